@@ -1,0 +1,33 @@
+/** `nx-nixos <command>`: the plugin's checks and tools, usable outside Nx (pre-commit hooks, debugging). */
+export interface CliCommand {
+  summary: string;
+  /** Returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  schema: async () => (await import('./schema')).command,
+};
+
+function usage(): string {
+  return ['Usage: nx-nixos <command> [options]', '', 'Commands:', ...Object.keys(COMMANDS).sort().map((c) => `  ${c}`), '', 'Run `nx-nixos <command> --help` for its options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`nx-nixos: unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await load()).run(rest);
+  } catch (e) {
+    console.error(`nx-nixos ${name}: ${(e as Error).message}`);
+    return 2;
+  }
+}

@@ -1,0 +1,9 @@
+import { createNodesV2 } from './plugin/create-nodes';
+
+export type { NixosPluginOptions } from './plugin/options';
+export type { Profile } from './profile/schema';
+
+export const name = '@rave/nx-nixos';
+export { createNodesV2 };
+/** Nx 22 reads the batched API under either name. */
+export const createNodes = createNodesV2;

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
+import { parseProfile } from '../profile/load';
+import { InferenceCache, hashKey } from './cache';
+import { resolveOptions, type NixosPluginOptions } from './options';
+import { profileProject, repoProject } from './targets';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PLUGIN_VERSION: string = require('../../package.json').version;
+
+export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix}';
+
+/** Infers one project per <profilesDir>/<name>/profile.json and the repo project from the root flake.nix. */
+export async function createNodesForFiles(
+  files: readonly string[],
+  rawOptions: NixosPluginOptions | undefined,
+  context: CreateNodesContextV2,
+): Promise<CreateNodesResultV2> {
+  const options = resolveOptions(rawOptions);
+  const optionsKey = hashKey(PLUGIN_VERSION, JSON.stringify(options));
+  const cache = new InferenceCache<ProjectConfiguration>(context.workspaceRoot, 'nx-nixos-projects');
+  const used: string[] = [];
+  const results: [string, CreateNodesResult][] = [];
+  const errors: [string, Error][] = [];
+
+  for (const file of files) {
+    if (file === 'flake.nix') {
+      results.push([file, { projects: { '.': repoProject(options) } }]);
+      continue;
+    }
+    const root = dirname(file);
+    if (dirname(root) !== options.profilesDir) continue;
+    try {
+      const text = readFileSync(join(context.workspaceRoot, file));
+      const key = hashKey(optionsKey, file, text);
+      used.push(key);
+      let project = cache.get(key);
+      if (!project) {
+        project = profileProject(parseProfile(text.toString('utf8'), file), root, options);
+        cache.set(key, project);
+      }
+      results.push([file, { projects: { [root]: project } }]);
+    } catch (e) {
+      errors.push([file, e as Error]);
+    }
+  }
+  cache.save(used);
+  if (errors.length > 0) {
+    const { AggregateCreateNodesError } = await import('@nx/devkit');
+    throw new AggregateCreateNodesError(errors, results);
+  }
+  return results;
+}
+
+export const createNodesV2: CreateNodesV2<NixosPluginOptions> = [PLUGIN_FILES_GLOB, createNodesForFiles];

@@ -1,0 +1,36 @@
+/** Options of the `@rave/nx-nixos` entry in nx.json `plugins`. Every field is optional. */
+export interface NixosPluginOptions {
+  /** Folder whose sub-folders hold profile.json files. Default "profiles". */
+  profilesDir?: string;
+  /** Flake reference passed to Nix, relative to the workspace root. Default ".". */
+  flakeRef?: string;
+  /** Name of the workspace-root project that carries repo-wide targets. Default "repo". */
+  repoProjectName?: string;
+  /** Extra input globs (workspace-relative) that every image build reads. Default ["infra/**\/*.nix"]. */
+  nixInputs?: string[];
+  buildImageTargetName?: string;
+  vmTestTargetName?: string;
+  doctorTargetName?: string;
+}
+
+export type ResolvedPluginOptions = Required<NixosPluginOptions>;
+
+export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
+  profilesDir: 'profiles',
+  flakeRef: '.',
+  repoProjectName: 'repo',
+  nixInputs: ['infra/**/*.nix'],
+  buildImageTargetName: 'build-image',
+  vmTestTargetName: 'vm-test',
+  doctorTargetName: 'doctor',
+};
+
+export function resolveOptions(options: NixosPluginOptions | undefined): ResolvedPluginOptions {
+  const resolved = { ...DEFAULT_OPTIONS };
+  for (const [key, value] of Object.entries(options ?? {}) as [keyof ResolvedPluginOptions, never][]) {
+    if (!(key in DEFAULT_OPTIONS))
+      throw new Error(`nx.json: unknown option "${key}" for plugin @rave/nx-nixos. Known options: ${Object.keys(DEFAULT_OPTIONS).join(', ')}.`);
+    if (value !== undefined) resolved[key] = value;
+  }
+  return resolved;
+}

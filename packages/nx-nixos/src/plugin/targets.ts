@@ -1,0 +1,85 @@
+import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
+import type { Profile } from '../profile/schema';
+import type { ResolvedPluginOptions } from './options';
+
+const EXECUTOR_PREFIX = '@rave/nx-nixos';
+/** Runtime input: a change of Nix version invalidates cached builds. Never fails, so hashing never does. */
+const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-missing' };
+
+export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
+export const testReportDir = (profile: string) => `artifacts/tests/${profile}`;
+
+function nixInputs(options: ResolvedPluginOptions) {
+  return [
+    '{projectRoot}/**/*',
+    '{workspaceRoot}/flake.nix',
+    '{workspaceRoot}/flake.lock',
+    ...options.nixInputs.map((glob) => `{workspaceRoot}/${glob}`),
+    NIX_VERSION_INPUT,
+  ];
+}
+
+export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions): ProjectConfiguration {
+  const build = options.buildImageTargetName;
+  const test = options.vmTestTargetName;
+  const attr = `packages.${profile.system}.${profile.flake.attribute}`;
+  const targets: Record<string, TargetConfiguration> = {
+    [build]: {
+      executor: `${EXECUTOR_PREFIX}:build-image`,
+      options: { flakeRef: options.flakeRef },
+      cache: true,
+      inputs: nixInputs(options),
+      outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
+      metadata: {
+        description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestPath(profile.name)}.`,
+        technologies: ['nix'],
+        help: { command: 'npx nx-nixos help build-image', example: { options: { offline: true } } },
+      },
+    },
+    [test]: {
+      executor: `${EXECUTOR_PREFIX}:vm-test`,
+      options: { flakeRef: options.flakeRef },
+      dependsOn: [build],
+      cache: true,
+      inputs: nixInputs(options),
+      outputs: [`{workspaceRoot}/${testReportDir(profile.name)}`],
+      metadata: {
+        description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${testReportDir(profile.name)}.`,
+        technologies: ['nix'],
+        help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
+      },
+    },
+  };
+  return {
+    root,
+    name: profile.name,
+    projectType: 'application',
+    tags: ['type:profile'],
+    metadata: {
+      description: profile.description,
+      technologies: ['nix'],
+      targetGroups: { NixOS: [build, test] },
+    },
+    targets,
+  };
+}
+
+export function repoProject(options: ResolvedPluginOptions): ProjectConfiguration {
+  return {
+    root: '.',
+    name: options.repoProjectName,
+    tags: ['type:repo'],
+    metadata: { description: 'Repository-wide targets of the NixOS workspace.', technologies: ['nix'] },
+    targets: {
+      [options.doctorTargetName]: {
+        executor: `${EXECUTOR_PREFIX}:doctor`,
+        cache: false,
+        metadata: {
+          description: 'Check Nix (version, flakes), /dev/kvm, QEMU and free disk space, each with a fix hint.',
+          technologies: ['nix', 'qemu'],
+          help: { command: 'npx nx-nixos help doctor', example: { options: {} } },
+        },
+      },
+    },
+  };
+}
