@@ -4,14 +4,17 @@ import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, Crea
 import { parseProfile } from '../profile/load';
 import { InferenceCache, hashKey } from './cache';
 import { resolveOptions, type NixosPluginOptions } from './options';
-import { profileProject, repoProject } from './targets';
+import { docsProject, profileProject, repoProject } from './targets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PLUGIN_VERSION: string = require('../../package.json').version;
 
-export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix}';
+export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md}';
 
-/** Infers one project per <profilesDir>/<name>/profile.json and the repo project from the root flake.nix. */
+/**
+ * Infers one project per <profilesDir>/<name>/profile.json, the repo project from the root flake.nix,
+ * and the docs project from <docsDir>/README.md.
+ */
 export async function createNodesForFiles(
   files: readonly string[],
   rawOptions: NixosPluginOptions | undefined,
@@ -30,7 +33,11 @@ export async function createNodesForFiles(
       continue;
     }
     const root = dirname(file);
-    if (dirname(root) !== options.profilesDir) continue;
+    if (file === `${options.docsDir}/README.md`) {
+      results.push([file, { projects: { [root]: docsProject(options) } }]);
+      continue;
+    }
+    if (!file.endsWith('/profile.json') || dirname(root) !== options.profilesDir) continue;
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
       const key = hashKey(optionsKey, file, text);

@@ -11,6 +11,14 @@ export interface NixosPluginOptions {
   buildImageTargetName?: string;
   vmTestTargetName?: string;
   doctorTargetName?: string;
+  hygieneTargetName?: string;
+  docsCheckTargetName?: string;
+  /** Folder of the documentation project. Default "docs". */
+  docsDir?: string;
+  /** Options of the hygiene executor (rules, thresholds, allowlist), shared by repo and profile targets. */
+  hygiene?: Record<string, unknown>;
+  /** Options of the docs-check executor. */
+  docsCheck?: Record<string, unknown>;
 }
 
 export type ResolvedPluginOptions = Required<NixosPluginOptions>;
@@ -23,6 +31,11 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   buildImageTargetName: 'build-image',
   vmTestTargetName: 'vm-test',
   doctorTargetName: 'doctor',
+  hygieneTargetName: 'hygiene',
+  docsCheckTargetName: 'docs-check',
+  docsDir: 'docs',
+  hygiene: {},
+  docsCheck: {},
 };
 
 export function resolveOptions(options: NixosPluginOptions | undefined): ResolvedPluginOptions {

@@ -50,6 +50,17 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       },
     },
   };
+  targets[options.hygieneTargetName] = {
+    executor: `${EXECUTOR_PREFIX}:hygiene`,
+    options: { ...options.hygiene, scope: 'profile' },
+    cache: true,
+    inputs: nixInputs(options),
+    metadata: {
+      description: `Check the files the ${profile.name} profile reads for plaintext secrets, stray images and stale references.`,
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos hygiene --help', example: { options: { format: 'sarif' } } },
+    },
+  };
   return {
     root,
     name: profile.name,
@@ -58,7 +69,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     metadata: {
       description: profile.description,
       technologies: ['nix'],
-      targetGroups: { NixOS: [build, test] },
+      targetGroups: { NixOS: [build, test], Checks: [options.hygieneTargetName] },
     },
     targets,
   };
@@ -78,6 +89,44 @@ export function repoProject(options: ResolvedPluginOptions): ProjectConfiguratio
           description: 'Check Nix (version, flakes), /dev/kvm, QEMU and free disk space, each with a fix hint.',
           technologies: ['nix', 'qemu'],
           help: { command: 'npx nx-nixos help doctor', example: { options: {} } },
+        },
+      },
+      [options.hygieneTargetName]: {
+        executor: `${EXECUTOR_PREFIX}:hygiene`,
+        options: { ...options.hygiene, scope: 'repo' },
+        // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
+        cache: false,
+        metadata: {
+          description: 'Check the whole working tree for stray VM images, files that belong in LFS, plaintext secrets and stale references.',
+          technologies: ['nix'],
+          help: { command: 'npx nx-nixos hygiene --help', example: { options: { format: 'sarif' } } },
+        },
+      },
+    },
+  };
+}
+
+export function docsProject(options: ResolvedPluginOptions): ProjectConfiguration {
+  return {
+    root: options.docsDir,
+    name: 'docs',
+    tags: ['type:docs'],
+    metadata: { description: 'Operator and developer documentation (Divio: tutorials, how-to, reference, explanation).' },
+    targets: {
+      [options.docsCheckTargetName]: {
+        executor: `${EXECUTOR_PREFIX}:docs-check`,
+        options: { ...options.docsCheck },
+        cache: true,
+        inputs: [
+          '{projectRoot}/**/*',
+          '{workspaceRoot}/**/README.md',
+          '{workspaceRoot}/nx.json',
+          `{workspaceRoot}/${options.profilesDir}/*/profile.json`,
+        ],
+        metadata: {
+          description: 'Check links and anchors, the Divio structure, stub pages, and every nx command quoted in the docs against the project graph.',
+          technologies: ['markdown'],
+          help: { command: 'npx nx-nixos docs-check --help', example: { options: { format: 'github' } } },
         },
       },
     },
