@@ -11,6 +11,9 @@ export interface NixosPluginOptions {
   buildImageTargetName?: string;
   vmTestTargetName?: string;
   doctorTargetName?: string;
+  launchTargetName?: string;
+  stopTargetName?: string;
+  statusTargetName?: string;
   hygieneTargetName?: string;
   docsCheckTargetName?: string;
   /** Folder of the documentation project. Default "docs". */
@@ -31,6 +34,9 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   buildImageTargetName: 'build-image',
   vmTestTargetName: 'vm-test',
   doctorTargetName: 'doctor',
+  launchTargetName: 'launch',
+  stopTargetName: 'stop',
+  statusTargetName: 'status',
   hygieneTargetName: 'hygiene',
   docsCheckTargetName: 'docs-check',
   docsDir: 'docs',

@@ -50,6 +50,35 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       },
     },
   };
+  targets[options.launchTargetName] = {
+    executor: `${EXECUTOR_PREFIX}:launch`,
+    options: { flakeRef: options.flakeRef },
+    continuous: true,
+    cache: false,
+    metadata: {
+      description: `Run the ${profile.name} image under QEMU with its ports forwarded on 127.0.0.1; Ctrl-C stops it cleanly.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help launch', example: { options: { detach: true } } },
+    },
+  };
+  targets[options.stopTargetName] = {
+    executor: `${EXECUTOR_PREFIX}:stop`,
+    cache: false,
+    metadata: {
+      description: `Shut down the detached ${profile.name} VM gracefully (powerdown, then quit, then kill).`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help stop', example: { options: {} } },
+    },
+  };
+  targets[options.statusTargetName] = {
+    executor: `${EXECUTOR_PREFIX}:status`,
+    cache: false,
+    metadata: {
+      description: `List ${profile.name} VM instances: running, stopped or broken, with ports, URLs, uptime and accelerator.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help status', example: { options: { clean: true } } },
+    },
+  };
   targets[options.hygieneTargetName] = {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     options: { ...options.hygiene, scope: 'profile' },
@@ -68,8 +97,12 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     tags: ['type:profile'],
     metadata: {
       description: profile.description,
-      technologies: ['nix'],
-      targetGroups: { NixOS: [build, test], Checks: [options.hygieneTargetName] },
+      technologies: ['nix', 'qemu'],
+      targetGroups: {
+        NixOS: [build, test],
+        QEMU: [options.launchTargetName, options.stopTargetName, options.statusTargetName],
+        Checks: [options.hygieneTargetName],
+      },
     },
     targets,
   };
