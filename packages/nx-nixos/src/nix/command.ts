@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+
+/** The only place that starts Nix processes. */
+export type NixProgram = 'nix' | 'nix-store' | 'nix-instantiate';
+
+/** Passed to every `nix` call: Nix 2.8 and newer keep flakes and the new CLI behind these. */
+export const NIX_EXPERIMENTAL_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+
+export const NIX_INSTALL_HINT =
+  'Install Nix 2.8 or newer with flakes (Debian/Ubuntu: `sudo apt-get install nix-bin`; elsewhere see https://nixos.org/download) and make sure `nix` is on PATH.';
+
+export class NixMissingError extends Error {
+  constructor(program: string) {
+    super(`${program} was not found on PATH. ${NIX_INSTALL_HINT}`);
+    this.name = 'NixMissingError';
+  }
+}
+
+export interface NixProcessOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Called for every stderr line as it arrives (internal-json events, messages). */
+  onStderrLine?: (line: string) => void;
+  /** How many trailing stderr lines to keep in the result. Default 200. */
+  keepStderrLines?: number;
+}
+
+export interface NixProcessResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderrTail: string[];
+}
+
+export function runNix(program: NixProgram, args: readonly string[], options: NixProcessOptions = {}): Promise<NixProcessResult> {
+  const fullArgs = program === 'nix' ? [...NIX_EXPERIMENTAL_FEATURES, ...args] : [...args];
+  const keep = options.keepStderrLines ?? 200;
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, fullArgs, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    const tail: string[] = [];
+    let pending = '';
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > keep) tail.shift();
+      options.onStderrLine?.(line);
+    };
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        onLine(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    });
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new NixMissingError(program) : error),
+    );
+    child.on('close', (code, signal) => {
+      if (pending) onLine(pending);
+      resolve({ code: code ?? 128, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderrTail: tail });
+    });
+  });
+}
+
+/** Options that make Nix work without the network: no substituters, so no retries against caches. */
+export function offlineArgs(): string[] {
+  return ['--option', 'substituters', ''];
+}
+
+// Nix colours its messages even when piped.
+// eslint-disable-next-line no-control-regex
+export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');

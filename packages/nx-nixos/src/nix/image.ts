@@ -1,0 +1,171 @@
+import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../fs/atomic';
+import type { Profile } from '../profile/schema';
+import { nixBuild, type NixBuildResult } from './build';
+import type { ProgressOutput } from './progress-render';
+import { isValidStorePath } from './store';
+import { probeNix } from './version';
+
+export const imageDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'images', profile);
+export const manifestPath = (workspaceRoot: string, profile: string) => join(imageDir(workspaceRoot, profile), 'manifest.json');
+export const outLinkPath = (workspaceRoot: string, profile: string) => join(imageDir(workspaceRoot, profile), 'result');
+export const buildLogPath = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'logs', profile, 'build-image.log');
+
+const storePath = z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, 'must be a /nix/store path');
+
+/** artifacts/images/<profile>/manifest.json: a small, portable record of a built image (no workspace paths). */
+export const imageManifestSchema = z
+  .object({
+    manifestVersion: z.literal(1),
+    profile: z.string(),
+    installable: z.string().describe('Flake output attribute path, e.g. packages.x86_64-linux.development.'),
+    storePath,
+    drvPath: storePath,
+    image: z.union([
+      z.object({ kind: z.literal('disk'), format: z.enum(['qcow2', 'raw']), file: z.string() }),
+      z.object({ kind: z.literal('kernel'), kernel: z.string(), initrd: z.string(), cmdline: z.string() }),
+    ]),
+    sizeBytes: z.number().int().nonnegative(),
+    nixVersion: z.string(),
+  })
+  .strict();
+
+export type ImageManifest = z.infer<typeof imageManifestSchema>;
+
+export class ManifestMissingError extends Error {
+  constructor(profile: string) {
+    super(`No image for profile "${profile}": artifacts/images/${profile}/manifest.json does not exist. Build it first: npx nx run ${profile}:build-image`);
+    this.name = 'ManifestMissingError';
+  }
+}
+
+export function readImageManifest(workspaceRoot: string, profile: string): ImageManifest {
+  const file = manifestPath(workspaceRoot, profile);
+  if (!existsSync(file)) throw new ManifestMissingError(profile);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`artifacts/images/${profile}/manifest.json is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`);
+  }
+  const result = imageManifestSchema.safeParse(raw);
+  if (!result.success)
+    throw new Error(
+      `artifacts/images/${profile}/manifest.json is invalid: ${result.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}. Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`,
+    );
+  return result.data;
+}
+
+/** The files of an image inside its store path. */
+export function imageFiles(manifest: Pick<ImageManifest, 'storePath' | 'image'>): string[] {
+  const { image } = manifest;
+  const files = image.kind === 'disk' ? [image.file] : [image.kernel, image.initrd];
+  return files.map((f) => join(manifest.storePath, f));
+}
+
+export interface ImageBuildOptions {
+  workspaceRoot: string;
+  profile: Profile;
+  /** Flake reference relative to the workspace root. Default ".". */
+  flakeRef?: string;
+  offline?: boolean;
+  extraArgs?: readonly string[];
+  verbose?: boolean;
+  progress?: ProgressOutput;
+}
+
+export const installableFor = (profile: Profile) => `packages.${profile.system}.${profile.flake.attribute}`;
+
+/**
+ * Builds the profile image, keeps the out-link as a GC root and writes the manifest atomically. The old
+ * manifest is removed first, so a failed build never leaves one behind.
+ */
+export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult }> {
+  const { workspaceRoot, profile } = options;
+  rmSync(manifestPath(workspaceRoot, profile.name), { force: true });
+  const installable = installableFor(profile);
+  const build = await nixBuild({
+    cwd: workspaceRoot,
+    installable: `${options.flakeRef ?? '.'}#${installable}`,
+    outLink: outLinkPath(workspaceRoot, profile.name),
+    offline: options.offline,
+    extraArgs: options.extraArgs,
+    logFile: buildLogPath(workspaceRoot, profile.name),
+    verbose: options.verbose,
+    progress: options.progress,
+  });
+  const out = build.outputs.out ?? Object.values(build.outputs)[0];
+  const image: ImageManifest['image'] =
+    profile.image.kind === 'disk'
+      ? { kind: 'disk', format: profile.image.format, file: profile.image.file }
+      : { kind: 'kernel', kernel: profile.image.kernel, initrd: profile.image.initrd, cmdline: profile.image.cmdline };
+  const partial = { storePath: out, image };
+  const missing = imageFiles(partial).filter((f) => !existsSync(f));
+  if (missing.length)
+    throw new Error(
+      `The build of ${installable} succeeded but its output ${out} lacks ${missing.map((m) => m.slice(out.length + 1)).join(', ')}. ` +
+        `Fix "image" in profiles/${profile.name}/profile.json to name files the build produces.`,
+    );
+  const manifest: ImageManifest = {
+    manifestVersion: 1,
+    profile: profile.name,
+    installable,
+    storePath: out,
+    drvPath: build.drvPath,
+    image,
+    sizeBytes: imageFiles(partial).reduce((sum, f) => sum + statSync(f).size, 0),
+    nixVersion: (await probeNix()).text,
+  };
+  writeFileAtomic(manifestPath(workspaceRoot, profile.name), JSON.stringify(manifest, null, 2) + '\n');
+  return { manifest, build };
+}
+
+export type ImageAvailability = 'present' | 'substituted' | 'rebuilt';
+
+export interface EnsuredImage {
+  manifest: ImageManifest;
+  storePath: string;
+  how: ImageAvailability;
+}
+
+/**
+ * Makes the manifest's image available in the local store: present already, substituted from a binary
+ * cache, or rebuilt (which rewrites the manifest). A manifest restored from a remote Nx cache works here.
+ */
+export async function ensureImage(options: ImageBuildOptions & { log?: (line: string) => void }): Promise<EnsuredImage> {
+  const { workspaceRoot, profile } = options;
+  const log = options.log ?? (() => undefined);
+  const manifest = readImageManifest(workspaceRoot, profile.name);
+  const link = outLinkPath(workspaceRoot, profile.name);
+  if (await isValidStorePath(manifest.storePath)) {
+    if (!isLinkTo(link, manifest.storePath)) await realise(options, manifest.storePath, link);
+    return { manifest, storePath: manifest.storePath, how: 'present' };
+  }
+  if (!options.offline) {
+    log(`Image ${manifest.storePath} is not in the local store; trying the configured binary caches.`);
+    try {
+      await realise(options, manifest.storePath, link);
+      log(`Substituted ${manifest.storePath} from a binary cache.`);
+      return { manifest, storePath: manifest.storePath, how: 'substituted' };
+    } catch {
+      log('No binary cache has it.');
+    }
+  }
+  log(`Rebuilding ${installableFor(profile)}.`);
+  const rebuilt = await buildImage(options);
+  return { manifest: rebuilt.manifest, storePath: rebuilt.manifest.storePath, how: 'rebuilt' };
+}
+
+function isLinkTo(link: string, target: string): boolean {
+  try {
+    return readlinkSync(link) === target;
+  } catch {
+    return false;
+  }
+}
+
+async function realise(options: ImageBuildOptions, path: string, outLink: string): Promise<void> {
+  await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: options.extraArgs });
+}

@@ -1,0 +1,194 @@
+import { stripAnsi } from './command';
+
+/** Activity and result type numbers of Nix's `--log-format internal-json` (stable since 2.3). */
+export const ActivityType = {
+  CopyPath: 100,
+  FileTransfer: 101,
+  Realise: 102,
+  CopyPaths: 103,
+  Builds: 104,
+  Build: 105,
+  Substitute: 108,
+} as const;
+
+export const ResultType = {
+  BuildLogLine: 101,
+  SetPhase: 104,
+  Progress: 105,
+  SetExpected: 106,
+  PostBuildLogLine: 107,
+} as const;
+
+interface RawEvent {
+  action?: string;
+  id?: number;
+  type?: number;
+  level?: number;
+  text?: string;
+  msg?: string;
+  fields?: unknown[];
+}
+
+export interface RunningBuild {
+  drvPath: string;
+  name: string;
+  startedAt: number;
+  phase?: string;
+}
+
+export interface FinishedBuild {
+  drvPath: string;
+  name: string;
+  seconds: number;
+}
+
+const LOG_TAIL = 40;
+
+/** `/nix/store/<hash>-name.drv` -> `name`. */
+export function derivationName(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1).replace(/\.drv$/, '');
+  return base.replace(/^[0-9a-z]{32}-/, '');
+}
+
+/**
+ * Folds a `nix build --log-format internal-json` stderr stream into progress state. Tolerant: unknown
+ * actions, activity types, result types and non-JSON lines never throw.
+ */
+export class NixBuildMonitor {
+  readonly startedAt: number;
+  builds = { done: 0, expected: 0, running: 0, failed: 0 };
+  substitutions = { done: 0, expected: 0 };
+  downloadedBytes = 0;
+  expectedDownloadBytes = 0;
+  readonly running = new Map<number, RunningBuild>();
+  readonly finished: FinishedBuild[] = [];
+  readonly substituted = new Set<string>();
+  /** Error and warning messages, without colours. */
+  readonly messages: { level: number; text: string }[] = [];
+  private readonly logTails = new Map<string, string[]>();
+  private readonly transfers = new Map<number, number>();
+  private readonly activities = new Map<number, { type: number; fields: unknown[] }>();
+
+  constructor(
+    private readonly hooks: {
+      /** Every build log line, with the derivation it belongs to. */
+      onLogLine?: (drvName: string, line: string) => void;
+      /** Every message Nix prints (warnings, errors, plain lines). */
+      onMessage?: (level: number, text: string) => void;
+    } = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now();
+  }
+
+  ingest(line: string): void {
+    if (!line.startsWith('@nix ')) {
+      if (line.trim()) this.message(3, stripAnsi(line));
+      return;
+    }
+    let event: RawEvent;
+    try {
+      event = JSON.parse(line.slice(5)) as RawEvent;
+    } catch {
+      this.message(3, line);
+      return;
+    }
+    const fields = Array.isArray(event.fields) ? event.fields : [];
+    switch (event.action) {
+      case 'msg':
+        this.message(event.level ?? 3, stripAnsi(String(event.msg ?? '')));
+        break;
+      case 'start':
+        if (typeof event.id !== 'number') break;
+        this.activities.set(event.id, { type: event.type ?? 0, fields });
+        if (event.type === ActivityType.Build && typeof fields[0] === 'string') {
+          this.running.set(event.id, { drvPath: fields[0], name: derivationName(fields[0]), startedAt: this.now() });
+        } else if (event.type === ActivityType.Substitute && typeof fields[0] === 'string') {
+          this.substituted.add(fields[0]);
+        }
+        break;
+      case 'stop': {
+        if (typeof event.id !== 'number') break;
+        const build = this.running.get(event.id);
+        if (build) {
+          this.running.delete(event.id);
+          this.finished.push({ drvPath: build.drvPath, name: build.name, seconds: (this.now() - build.startedAt) / 1000 });
+        }
+        this.activities.delete(event.id);
+        break;
+      }
+      case 'result':
+        this.result(event.id, event.type, fields);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private result(id: number | undefined, type: number | undefined, fields: unknown[]): void {
+    const activity = id === undefined ? undefined : this.activities.get(id);
+    const nums = fields.map((f) => (typeof f === 'number' ? f : 0));
+    switch (type) {
+      case ResultType.BuildLogLine:
+      case ResultType.PostBuildLogLine: {
+        const build = id === undefined ? undefined : this.running.get(id);
+        const text = stripAnsi(String(fields[0] ?? ''));
+        const name = build?.name ?? 'nix';
+        if (build) {
+          const tail = this.logTails.get(build.drvPath) ?? [];
+          tail.push(text);
+          if (tail.length > LOG_TAIL) tail.shift();
+          this.logTails.set(build.drvPath, tail);
+        }
+        this.hooks.onLogLine?.(name, text);
+        break;
+      }
+      case ResultType.SetPhase: {
+        const build = id === undefined ? undefined : this.running.get(id);
+        if (build && typeof fields[0] === 'string') build.phase = fields[0];
+        break;
+      }
+      case ResultType.Progress:
+        if (activity?.type === ActivityType.Builds) {
+          this.builds = { done: nums[0] ?? 0, expected: nums[1] ?? 0, running: nums[2] ?? 0, failed: nums[3] ?? 0 };
+        } else if (activity?.type === ActivityType.CopyPaths) {
+          this.substitutions = { done: nums[0] ?? 0, expected: nums[1] ?? 0 };
+        } else if (activity?.type === ActivityType.FileTransfer && id !== undefined) {
+          this.transfers.set(id, nums[0] ?? 0);
+          this.downloadedBytes = [...this.transfers.values()].reduce((a, b) => a + b, 0);
+        }
+        break;
+      case ResultType.SetExpected:
+        if (activity?.type === ActivityType.Realise && nums[0] === ActivityType.FileTransfer) this.expectedDownloadBytes = nums[1] ?? 0;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private message(level: number, text: string): void {
+    this.messages.push({ level, text });
+    this.hooks.onMessage?.(level, text);
+  }
+
+  /** The derivation whose builder failed, from Nix's error message. */
+  failedDerivation(): string | undefined {
+    for (const { text } of this.messages) {
+      const match = /builder for '([^']+\.drv)' failed/.exec(text);
+      if (match) return match[1];
+    }
+    return undefined;
+  }
+
+  logTail(drvPath: string): string[] {
+    return this.logTails.get(drvPath) ?? [];
+  }
+
+  errors(): string[] {
+    return this.messages.filter((m) => m.level === 0).map((m) => m.text.replace(/^error:\s*/, ''));
+  }
+
+  elapsedSeconds(): number {
+    return (this.now() - this.startedAt) / 1000;
+  }
+}

@@ -1,0 +1,55 @@
+import { NIX_INSTALL_HINT, runNix, stripAnsi } from './command';
+
+export interface NixVersion {
+  text: string;
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export const MINIMUM_NIX = { major: 2, minor: 8 };
+
+export class NixTooOldError extends Error {
+  constructor(version: NixVersion) {
+    super(`Nix ${version.text} is too old: version ${MINIMUM_NIX.major}.${MINIMUM_NIX.minor} or newer is needed. ${NIX_INSTALL_HINT}`);
+    this.name = 'NixTooOldError';
+  }
+}
+
+/** Parses `nix --version` output such as "nix (Nix) 2.8.0" or "nix (Nix) 2.24.9". */
+export function parseNixVersion(output: string): NixVersion {
+  const match = /(\d+)\.(\d+)(?:\.(\d+))?\S*/.exec(stripAnsi(output));
+  if (!match) throw new Error(`Cannot read the Nix version from \`nix --version\` output: ${JSON.stringify(output.trim())}`);
+  return { text: match[0], major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3] ?? 0) };
+}
+
+export function atLeast(version: NixVersion, major: number, minor: number): boolean {
+  return version.major > major || (version.major === major && version.minor >= minor);
+}
+
+/** What differs between the Nix versions we support (2.8 and newer). */
+export interface NixCapabilities {
+  /** `nix build --print-out-paths` (2.9+); otherwise outputs come from `--json`. */
+  printOutPaths: boolean;
+  /** `nix path-info --json` returns an object keyed by path (2.19+) instead of an array. */
+  pathInfoJsonIsObject: boolean;
+}
+
+export function capabilities(version: NixVersion): NixCapabilities {
+  return { printOutPaths: atLeast(version, 2, 9), pathInfoJsonIsObject: atLeast(version, 2, 19) };
+}
+
+let probed: Promise<NixVersion> | undefined;
+
+/** Runs `nix --version` once per process; rejects with one clear message when Nix is missing or too old. */
+export function probeNix(): Promise<NixVersion> {
+  probed ??= (async () => {
+    const result = await runNix('nix', ['--version']);
+    if (result.code !== 0) throw new Error(`\`nix --version\` failed: ${result.stderrTail.join('\n')}\n${NIX_INSTALL_HINT}`);
+    const version = parseNixVersion(result.stdout);
+    if (!atLeast(version, MINIMUM_NIX.major, MINIMUM_NIX.minor)) throw new NixTooOldError(version);
+    return version;
+  })();
+  probed.catch(() => (probed = undefined));
+  return probed;
+}
