@@ -1,0 +1,34 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { buildSummary } from '../../nix/build';
+import { buildImage } from '../../nix/image';
+import { formatBytes } from '../../nix/progress-render';
+import { UP_TO_DATE } from '../../nix/vm-test';
+import { profileOf, reportErrors } from '../shared/profile';
+
+export interface BuildImageOptions {
+  flakeRef?: string;
+  offline?: boolean;
+  extraArgs?: string[];
+  verbose?: boolean;
+}
+
+export default async function buildImageExecutor(options: BuildImageOptions, context: ExecutorContext) {
+  return reportErrors('build-image', async () => {
+    const profile = profileOf(context);
+    const { manifest, build } = await buildImage({
+      workspaceRoot: context.root,
+      profile,
+      flakeRef: options.flakeRef,
+      offline: options.offline,
+      extraArgs: options.extraArgs,
+      verbose: options.verbose,
+      progress: process.stderr,
+    });
+    const upToDate = build.monitor.finished.length === 0 && build.monitor.substituted.size === 0;
+    if (upToDate) console.log(`${profile.name}: ${UP_TO_DATE}`);
+    console.log(`${profile.name}: ${buildSummary(build.monitor)}; image ${formatBytes(manifest.sizeBytes)}`);
+    console.log(`  ${manifest.storePath}`);
+    console.log(`  manifest: artifacts/images/${profile.name}/manifest.json`);
+    return true;
+  });
+}

@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic';
+import { kvmStatus } from '../host/kvm';
+import type { Profile } from '../profile/schema';
+import { junitXml, type JUnitCase } from '../report/junit';
+import { NixBuildError, nixBuild } from './build';
+import { requiredSystemFeatures } from './eval';
+import { ensureImage } from './image';
+import type { ProgressOutput } from './progress-render';
+
+export const testReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
+export const UP_TO_DATE = 'up to date (derivation unchanged)';
+
+export interface VmTestOptions {
+  workspaceRoot: string;
+  profile: Profile;
+  flakeRef?: string;
+  offline?: boolean;
+  extraArgs?: readonly string[];
+  kvmPreflight?: boolean;
+  verbose?: boolean;
+  progress?: ProgressOutput;
+  log?: (line: string) => void;
+}
+
+export interface VmTestResult {
+  cases: JUnitCase[];
+  junitFile: string;
+}
+
+/** Builds checks.<system>.<test> for every test of the profile; one JUnit case each. */
+export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> {
+  const { workspaceRoot, profile } = options;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const flakeRef = options.flakeRef ?? '.';
+  const dir = testReportDir(workspaceRoot, profile.name);
+  mkdirSync(dir, { recursive: true });
+
+  const image = await ensureImage({ ...options, log });
+  log(`Image ${image.storePath}: ${image.how}.`);
+
+  const installables = profile.tests.map((test) => ({ test, installable: `${flakeRef}#checks.${profile.system}.${test}` }));
+  if (options.kvmPreflight !== false) {
+    const kvm = kvmStatus();
+    if (!kvm.usable) {
+      for (const { test, installable } of installables) {
+        const features = await requiredSystemFeatures(workspaceRoot, installable, options.offline);
+        if (features.includes('kvm'))
+          throw new Error(
+            `Test ${test} needs KVM (requiredSystemFeatures: ${features.join(', ')}) but ${kvm.reason}. Fix: ${kvm.fix}; ` +
+              `or build on a remote builder that has the kvm feature and set the vm-test option kvmPreflight to false.`,
+          );
+      }
+    }
+  }
+
+  const cases: JUnitCase[] = [];
+  for (const { test, installable } of installables) {
+    const started = Date.now();
+    const logFile = join(dir, `${test}.log`);
+    try {
+      const build = await nixBuild({
+        cwd: workspaceRoot,
+        installable,
+        outLink: join(dir, `${test}-result`),
+        offline: options.offline,
+        extraArgs: options.extraArgs,
+        logFile,
+        verbose: options.verbose,
+        progress: options.progress,
+      });
+      const upToDate = build.monitor.finished.length === 0 && build.monitor.substituted.size === 0;
+      const note = upToDate ? UP_TO_DATE : `passed (${build.monitor.finished.length} derivation(s) built)`;
+      log(`${test}: ${note}`);
+      cases.push({ name: test, seconds: (Date.now() - started) / 1000, systemOut: note });
+    } catch (e) {
+      if (!(e instanceof NixBuildError)) throw e;
+      log(`${test}: FAILED\n${e.message}`);
+      cases.push({
+        name: test,
+        seconds: (Date.now() - started) / 1000,
+        failure: { message: e.failedDerivation ? `builder for ${e.failedDerivation} failed` : 'nix build failed', details: e.message },
+      });
+    }
+  }
+  const junitFile = join(dir, 'junit.xml');
+  writeFileAtomic(junitFile, junitXml(profile.name, cases));
+  return { cases, junitFile };
+}
