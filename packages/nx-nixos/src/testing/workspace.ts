@@ -48,6 +48,8 @@ export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     NX_TUI: 'false',
     NX_SKIP_NX_CACHE: undefined,
     NX_VERBOSE_LOGGING: 'false',
+    // Tests never reach a binary cache unless they configure one; this also avoids Nix's retries offline.
+    NIX_CONFIG: 'substituters =',
     GIT_AUTHOR_NAME: 'test',
     GIT_AUTHOR_EMAIL: 'test@example.invalid',
     GIT_COMMITTER_NAME: 'test',
