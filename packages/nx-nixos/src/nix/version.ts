@@ -16,9 +16,13 @@ export class NixTooOldError extends Error {
   }
 }
 
-/** Parses `nix --version` output such as "nix (Nix) 2.8.0" or "nix (Nix) 2.24.9". */
+/**
+ * Parses `nix --version` output such as "nix (Nix) 2.8.0"; the last version on the first line is Nix's
+ * (distributions print their own first: "nix (Determinate Nix 3.6.2) 2.29.0").
+ */
 export function parseNixVersion(output: string): NixVersion {
-  const match = /(\d+)\.(\d+)(?:\.(\d+))?\S*/.exec(stripAnsi(output));
+  const firstLine = stripAnsi(output).trim().split('\n')[0];
+  const match = [...firstLine.matchAll(/(\d+)\.(\d+)(?:\.(\d+))?[^\s)]*/g)].pop();
   if (!match) throw new Error(`Cannot read the Nix version from \`nix --version\` output: ${JSON.stringify(output.trim())}`);
   return { text: match[0], major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3] ?? 0) };
 }

@@ -1,0 +1,88 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CreateNodesContextV2 } from '@nx/devkit';
+import { fixtureProfile, profileJson } from '../testing/workspace';
+import { createNodesForFiles } from './create-nodes';
+
+describe('createNodes', () => {
+  let root: string;
+  let context: CreateNodesContextV2;
+  const write = (file: string, text: string) => {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text);
+  };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'nx-nixos-nodes-'));
+    context = { workspaceRoot: root, nxJsonConfiguration: {} };
+    process.env.NX_WORKSPACE_DATA_DIRECTORY = join(root, '.nx/workspace-data');
+    write('flake.nix', '{ outputs = _: {}; }');
+    write('profiles/dev/profile.json', profileJson(fixtureProfile('dev', { tests: ['smoke'] })));
+    write('profiles/prod/profile.json', profileJson(fixtureProfile('prod')));
+    write('examples/profiles/x/profile.json', profileJson(fixtureProfile('x')));
+    write('docs/README.md', '# Docs');
+  });
+  afterEach(() => {
+    delete process.env.NX_WORKSPACE_DATA_DIRECTORY;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const files = ['flake.nix', 'profiles/dev/profile.json', 'profiles/prod/profile.json', 'examples/profiles/x/profile.json', 'docs/README.md', 'packages/x/README.md'];
+
+  it('infers a project per profile, the repo project and the docs project; ignores other matches', async () => {
+    const results = await createNodesForFiles(files, {}, context);
+    const projects = Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));
+    expect(Object.keys(projects).sort()).toEqual(['.', 'docs', 'profiles/dev', 'profiles/prod']);
+    expect(projects['profiles/dev'].name).toBe('dev');
+    expect(Object.keys(projects['profiles/dev'].targets ?? {})).toEqual(expect.arrayContaining(['build-image', 'vm-test']));
+    expect(projects['.'].name).toBe('repo');
+    expect(Object.keys(projects['.'].targets ?? {})).toContain('doctor');
+  });
+
+  it('renames targets and projects through plugin options', async () => {
+    const results = await createNodesForFiles(files, { buildImageTargetName: 'image', vmTestTargetName: 'test', repoProjectName: 'workspace', profilesDir: 'examples/profiles' }, context);
+    const projects = Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));
+    expect(Object.keys(projects).sort()).toEqual(['.', 'docs', 'examples/profiles/x']);
+    const targets = projects['examples/profiles/x'].targets ?? {};
+    expect(targets.image.executor).toBe('@rave/nx-nixos:build-image');
+    expect(targets.test.dependsOn).toEqual(['image']);
+    expect(projects['.'].name).toBe('workspace');
+  });
+
+  it('rejects unknown options with the list of known ones', async () => {
+    await expect(createNodesForFiles(files, { profileDir: 'x' } as never, context)).rejects.toThrow(/unknown option "profileDir".*Known options: profilesDir/);
+  });
+
+  it('fails on a bad profile with file, JSON path and reason, and still returns the good ones', async () => {
+    write('profiles/prod/profile.json', JSON.stringify({ ...fixtureProfile('prod'), image: { kind: 'floppy' } }));
+    const error = await createNodesForFiles(files, {}, context).catch((e) => e);
+    expect(error.name).toBe('AggregateCreateNodesError');
+    expect(error.errors).toHaveLength(1);
+    expect(error.errors[0][0]).toBe('profiles/prod/profile.json');
+    expect(error.errors[0][1].message).toMatch(/Invalid profile profiles\/prod\/profile.json:\n  - \$\.image\.kind: /);
+    expect(error.partialResults.map(([file]: [string]) => file)).toContain('profiles/dev/profile.json');
+  });
+
+  it('caches inferred projects by content hash under the workspace data directory', async () => {
+    await createNodesForFiles(files, {}, context);
+    const cacheFile = join(root, '.nx/workspace-data/nx-nixos-projects.json');
+    const first = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    expect(Object.keys(first)).toHaveLength(2);
+
+    write('profiles/dev/profile.json', profileJson(fixtureProfile('dev', { description: 'changed' })));
+    const results = await createNodesForFiles(files, {}, context);
+    const dev = results.find(([file]) => file === 'profiles/dev/profile.json')![1].projects!['profiles/dev'];
+    expect(dev.metadata?.description).toBe('changed');
+    const second = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    expect(Object.keys(second)).toHaveLength(2);
+    expect(Object.keys(second)).not.toEqual(Object.keys(first));
+  });
+
+  it('never serves a cached project for other options', async () => {
+    await createNodesForFiles(files, {}, context);
+    const results = await createNodesForFiles(files, { buildImageTargetName: 'image' }, context);
+    const dev = results.find(([file]) => file === 'profiles/dev/profile.json')![1].projects!['profiles/dev'];
+    expect(Object.keys(dev.targets ?? {})).toContain('image');
+  });
+});
