@@ -6,6 +6,8 @@ export interface CliCommand {
 }
 
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  help: async () => (await import('./help')).command,
+  reference: async () => (await import('./reference')).command,
   schema: async () => (await import('./schema')).command,
 };
 

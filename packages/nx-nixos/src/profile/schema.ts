@@ -44,7 +44,7 @@ const service = z
     name: z.string().min(1).describe('Human-readable service name, e.g. "GitLab".'),
     feature: name.optional().describe('Feature that must be enabled for the service to be listed.'),
     port: name.describe('Name of the forwarded port that serves it.'),
-    scheme: z.enum(['http', 'https', 'ssh']).default('https'),
+    scheme: z.enum(['http', 'https', 'ssh']).default('https').describe('URL scheme.'),
     path: z.string().startsWith('/').default('/').describe('URL path on that port.'),
   })
   .strict();
@@ -54,7 +54,7 @@ const readiness = z
     port: name.describe('Name of the forwarded port to probe.'),
     probe: z.enum(['ssh-banner', 'http']).describe('What counts as an answer: an SSH banner, or any HTTP status line.'),
     path: z.string().startsWith('/').default('/').describe('HTTP path for the http probe.'),
-    timeoutSeconds: z.number().int().positive().default(600),
+    timeoutSeconds: z.number().int().positive().default(600).describe('How long launch waits for the answer.'),
   })
   .strict();
 
@@ -62,26 +62,28 @@ export const profileSchema = z
   .object({
     $schema: z.string().optional(),
     name: name.describe('Profile name; equals the folder name and the Nx project name.'),
-    description: z.string().min(1),
+    description: z.string().min(1).describe('One line on what the profile is for; shown by nx show project.'),
     system: z.string().regex(/^[a-z0-9_]+-[a-z]+$/).default('x86_64-linux').describe('Nix system of the image.'),
     flake: z
       .object({
         attribute: z.string().min(1).describe('Attribute under packages.<system> that builds the image.'),
         aliases: z.array(z.string().min(1)).default([]).describe('Further attribute names for the same image, e.g. "rave-qcow2-dev".'),
       })
-      .strict(),
-    image: z.discriminatedUnion('kind', [diskImage, kernelImage]),
+      .strict()
+      .describe('Where the flake builds the image.'),
+    image: z.discriminatedUnion('kind', [diskImage, kernelImage]).describe('What the build output holds and how QEMU boots it.'),
     features: z.record(name, z.boolean()).default({}).describe('Services and capabilities the profile enables.'),
     resources: z
       .object({
         memoryMiB: z.number().int().min(128).describe('Guest memory in MiB.'),
-        cpus: z.number().int().min(1).max(256),
+        cpus: z.number().int().min(1).max(256).describe('Guest CPUs.'),
         diskGiB: z.number().int().min(1).describe('Size of the image disk in GiB.'),
       })
-      .strict(),
-    ports: z.array(forwardedPort).default([]),
-    services: z.array(service).default([]),
-    readiness: readiness.optional(),
+      .strict()
+      .describe('Resources of the VM when launched.'),
+    ports: z.array(forwardedPort).default([]).describe('Guest TCP ports forwarded to 127.0.0.1 on launch.'),
+    services: z.array(service).default([]).describe('Services whose URLs launch prints (only those whose feature is enabled).'),
+    readiness: readiness.optional().describe('How launch decides the VM is ready; without it, when QEMU reports running.'),
     tests: z.array(z.string().min(1)).default([]).describe('Names of checks.<system>.<test> that cover this profile.'),
   })
   .strict()

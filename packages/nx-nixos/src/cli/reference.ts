@@ -1,0 +1,42 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../fs/atomic';
+import { REFERENCE_FILES } from '../reference/markdown';
+import { profileSchemaText, PROFILE_SCHEMA_PATH } from './schema';
+import type { CliCommand } from './main';
+
+/** Everything generated from the schemas, keyed by workspace-relative path. */
+export function generatedFiles(): Record<string, string> {
+  const files: Record<string, string> = { [PROFILE_SCHEMA_PATH]: profileSchemaText() };
+  for (const [path, render] of Object.entries(REFERENCE_FILES)) files[path] = render();
+  return files;
+}
+
+export const command: CliCommand = {
+  summary: 'Regenerate the reference docs and the profile JSON Schema (or --check that they are current).',
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, root: { type: 'string' }, help: { type: 'boolean' } } });
+    if (values.help) {
+      console.log('Usage: nx-nixos reference [--check] [--root DIR]\n\nWrites docs/reference/executors.md, docs/reference/profile-json.md and the profile JSON Schema;\nwith --check only reports the files that differ (exit 1).');
+      return 0;
+    }
+    const root = values.root ?? process.cwd();
+    const stale: string[] = [];
+    for (const [path, text] of Object.entries(generatedFiles())) {
+      const file = join(root, path);
+      const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      if (current === text) continue;
+      if (values.check) stale.push(path);
+      else {
+        writeFileAtomic(file, text);
+        console.log(`wrote ${path}`);
+      }
+    }
+    if (stale.length) {
+      console.error(`Out of date: ${stale.join(', ')}. Run \`npx nx-nixos reference\` and commit the result.`);
+      return 1;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,118 @@
+import { profileJsonSchema } from '../profile/schema';
+import { readExecutors, typeOf, type ExecutorEntry } from './schemas';
+
+const GENERATED = (source: string) =>
+  `<!-- Generated from ${source} by \`npx nx-nixos reference\`; edit the source, then run it again. -->`;
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function executorSection(entry: ExecutorEntry): string {
+  const rows = Object.entries(entry.schema.properties ?? {}).map(
+    ([name, p]) => `| \`${name}\` | ${typeOf(p)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${cell(p.description ?? '')} |`,
+  );
+  return [
+    `## ${entry.name}`,
+    '',
+    `Executor \`@rave/nx-nixos:${entry.name}\`. ${entry.schema.description ?? entry.description}`,
+    '',
+    ...(rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.']),
+    '',
+    `Print them in a terminal: \`npx nx-nixos help ${entry.name}\`.`,
+    '',
+  ].join('\n');
+}
+
+/** docs/reference/executors.md */
+export function executorsReference(): string {
+  const executors = readExecutors();
+  return [
+    '# Executors reference',
+    '',
+    GENERATED('packages/nx-nixos/src/executors/*/schema.json'),
+    '',
+    'The plugin infers these targets; pass options on the command line',
+    '(`npx nx run development:build-image --offline`) or set them for every project in',
+    '`targetDefaults` of nx.json.',
+    '',
+    ...executors.map((e) => `- [${e.name}](#${e.name})`),
+    '',
+    ...executors.map(executorSection),
+  ].join('\n');
+}
+
+interface SchemaNode {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  oneOf?: SchemaNode[];
+  additionalProperties?: SchemaNode | boolean;
+  propertyNames?: SchemaNode;
+}
+
+function describeType(node: SchemaNode): string {
+  if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
+  if (node.enum) return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (node.type === 'array') return `array of ${node.items ? describeType(node.items) : 'any'}`;
+  if (node.type === 'object' && node.additionalProperties && typeof node.additionalProperties === 'object' && !node.properties)
+    return `map of ${describeType(node.additionalProperties)}`;
+  if (node.oneOf ?? node.anyOf) return 'one of the variants below';
+  return node.type ?? 'any';
+}
+
+function constraints(node: SchemaNode): string {
+  const parts: string[] = [];
+  if (node.pattern) parts.push(`pattern \`${node.pattern}\``);
+  if (node.minimum !== undefined) parts.push(`min ${node.minimum}`);
+  if (node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER) parts.push(`max ${node.maximum}`);
+  return parts.join(', ');
+}
+
+function rows(node: SchemaNode, prefix: string, out: string[]): void {
+  for (const [name, child] of Object.entries(node.properties ?? {})) {
+    if (name === '$schema') continue;
+    const path = prefix ? `${prefix}.${name}` : name;
+    const required = node.required?.includes(name) && child.default === undefined ? 'yes' : '';
+    const def = child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``;
+    const notes = [child.description ?? '', constraints(child)].filter(Boolean).join(' ');
+    out.push(`| \`${path}\` | ${describeType(child)} | ${required} | ${def} | ${cell(notes)} |`);
+    if (child.properties) rows(child, path, out);
+    if (child.type === 'array' && child.items?.properties) rows(child.items, `${path}[]`, out);
+    for (const variant of child.oneOf ?? child.anyOf ?? []) if (variant.properties) rows(variant, `${path} (${JSON.stringify(variant.properties.kind?.const ?? '')})`, out);
+  }
+}
+
+/** docs/reference/profile-json.md */
+export function profileReference(): string {
+  const schema = profileJsonSchema() as SchemaNode;
+  const table: string[] = ['| field | type | required | default | description |', '|---|---|---|---|---|'];
+  rows(schema, '', table);
+  return [
+    '# profile.json reference',
+    '',
+    GENERATED('packages/nx-nixos/src/profile/schema.ts'),
+    '',
+    '`profiles/<name>/profile.json` describes one NixOS profile. It is the single source of truth:',
+    'the Nx plugin reads it (no Nix needed) and `flake.nix` reads it with `builtins.fromJSON`.',
+    'Editors validate it through its JSON Schema,',
+    '[packages/nx-nixos/schemas/profile.schema.json](../../packages/nx-nixos/schemas/profile.schema.json),',
+    'named by the `$schema` field. A file that does not match fails the project graph with the file,',
+    'the JSON path and the reason.',
+    '',
+    ...table,
+    '',
+  ].join('\n');
+}
+
+export const REFERENCE_FILES: Record<string, () => string> = {
+  'docs/reference/executors.md': executorsReference,
+  'docs/reference/profile-json.md': profileReference,
+};
