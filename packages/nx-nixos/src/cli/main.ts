@@ -6,6 +6,7 @@ export interface CliCommand {
 }
 
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  'docs-check': async () => (await import('./docs-check')).command,
   help: async () => (await import('./help')).command,
   reference: async () => (await import('./reference')).command,
   schema: async () => (await import('./schema')).command,

@@ -1,0 +1,36 @@
+import { checkCommands } from './commands';
+import { checkLinks } from './links';
+import { parseMarkdown, type ParsedMarkdown } from './markdown';
+import { foldersOf } from './paths';
+import { checkStructure } from './structure';
+import { checkStubs } from './stubs';
+import type { DocsCheckInput, DocsCheckResult, DocsContext, DocsFinding } from './types';
+
+export function createContext(input: DocsCheckInput): DocsContext {
+  const parsed = new Map<string, ParsedMarkdown | undefined>();
+  return {
+    input,
+    dirs: foldersOf(input.files),
+    parse(path) {
+      if (!parsed.has(path)) {
+        const text = input.markdown.get(path);
+        parsed.set(path, text === undefined ? undefined : parseMarkdown(text));
+      }
+      return parsed.get(path);
+    },
+  };
+}
+
+/** Runs every docs rule over the given tree. Pure: the caller reads files and the project graph. */
+export function checkDocs(input: DocsCheckInput): DocsCheckResult {
+  const ctx = createContext(input);
+  const disabled = new Set(input.disabledRules ?? []);
+  const notes: string[] = [];
+  let findings: DocsFinding[] = [];
+  for (const file of input.checked) findings.push(...checkLinks(ctx, file), ...checkCommands(ctx, file));
+  findings.push(...checkStructure(ctx), ...checkStubs(ctx));
+  if (!input.graph && !disabled.has('docs/stale-command'))
+    notes.push('docs/stale-command skipped: no project graph (run inside an Nx workspace, or through nx run docs:docs-check).');
+  findings = findings.filter((f) => !disabled.has(f.rule));
+  return { findings, notes };
+}

@@ -1,0 +1,264 @@
+import MarkdownIt from 'markdown-it';
+import GithubSlugger from 'github-slugger';
+
+type Token = MarkdownIt.Token;
+type StateInline = MarkdownIt.StateInline;
+
+export type LinkKind = 'link' | 'image' | 'definition';
+
+export interface MarkdownLink {
+  kind: LinkKind;
+  /** Destination after Markdown unescaping and percent-decoding (what a reader's browser follows). */
+  target: string;
+  /** 1-based line of the link in the file (of the definition for reference-style links). */
+  line: number;
+  /** 1-based column of the destination on that line, when found verbatim. */
+  column?: number;
+  /** The destination as written in the source, when found on its line (what --fix replaces). */
+  raw?: string;
+  /** Link text (alt text for images). */
+  text: string;
+}
+
+export interface MarkdownCode {
+  kind: 'fence' | 'inline';
+  /** Info string of a fence ("" for inline code). */
+  lang: string;
+  content: string;
+  /** 1-based line of the first content line. */
+  line: number;
+}
+
+export interface Heading {
+  level: number;
+  text: string;
+  slug: string;
+  line: number;
+}
+
+export interface ParsedMarkdown {
+  headings: Heading[];
+  /** Every anchor a link can target: heading slugs and explicit HTML ids/names, lowercased. */
+  anchors: Set<string>;
+  /** Links, images and reference definitions; uses of a reference are reported at its definition. */
+  links: MarkdownLink[];
+  code: MarkdownCode[];
+  /** Words of prose outside headings, links and code (how much a page says by itself). */
+  proseWords: number;
+  /** That prose itself, space-joined. */
+  prose: string;
+  /** Blocks that make a page more than a pointer: fences, tables, html blocks. */
+  substantialBlocks: number;
+}
+
+const md = new MarkdownIt({ html: true, linkify: false });
+// Keep reference definitions as tokens: they carry the line where a reference-style destination is written.
+md.core.ruler.disable('strip_references');
+
+// markdown-it keeps no source offsets for inline tokens; record where each link/image starts in its
+// inline block so findings get an exact line.
+for (const name of ['link', 'image'] as const) {
+  const rule = md.inline.ruler.__rules__.find((r) => r.name === name);
+  if (!rule) throw new Error(`markdown-it: inline rule "${name}" not found`);
+  const original = rule.fn as (state: StateInline, silent: boolean) => boolean;
+  md.inline.ruler.at(name, (state: StateInline, silent: boolean) => {
+    const start = state.pos;
+    const before = state.tokens.length;
+    const ok = original(state, silent);
+    if (ok && !silent) {
+      for (let i = before; i < state.tokens.length; i++) {
+        const token = state.tokens[i];
+        if (token.type === (name === 'link' ? 'link_open' : 'image')) {
+          token.meta = { ...(token.meta ?? {}), offset: start };
+          break;
+        }
+      }
+    }
+    return ok;
+  });
+}
+
+const HTML_ANCHOR = /<[a-z][a-z0-9-]*\b[^>]*?\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+
+function decodeTarget(href: string): string {
+  try {
+    return decodeURI(href);
+  } catch {
+    return href;
+  }
+}
+
+/** Text of a heading as GitHub slugs it: text and code spans, no HTML, no image alt text. */
+function headingText(children: readonly Token[]): string {
+  let text = '';
+  for (const child of children) {
+    if (child.type === 'text' || child.type === 'code_inline') text += child.content;
+    else if (child.type === 'softbreak' || child.type === 'hardbreak') text += '\n';
+  }
+  return text;
+}
+
+function countWords(text: string): number {
+  const words = text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu);
+  return words ? words.length : 0;
+}
+
+export function parseMarkdown(source: string): ParsedMarkdown {
+  const env: Record<string, unknown> = {};
+  const tokens = md.parse(source, env);
+  const lines = source.split('\n');
+  const slugger = new GithubSlugger();
+  const result: ParsedMarkdown = { headings: [], anchors: new Set(), links: [], code: [], proseWords: 0, prose: '', substantialBlocks: 0 };
+
+  // Several links on one line: search each after the previous one.
+  let searchLine = 0;
+  let searchFrom = 0;
+  const locate = (link: Omit<MarkdownLink, 'column' | 'raw'>, href: string): MarkdownLink => {
+    const text = lines[link.line - 1] ?? '';
+    if (link.line !== searchLine) {
+      searchLine = link.line;
+      searchFrom = 0;
+    }
+    for (const candidate of [href, link.target]) {
+      const at = candidate ? text.indexOf(candidate, searchFrom) : -1;
+      if (at >= 0) {
+        searchFrom = at + candidate.length;
+        return { ...link, column: at + 1, raw: candidate };
+      }
+    }
+    return link;
+  };
+  const addHtmlAnchors = (html: string) => {
+    for (const m of html.matchAll(HTML_ANCHOR)) result.anchors.add((m[1] ?? m[2] ?? m[3]).toLowerCase());
+  };
+
+  let headingLevel = 0;
+  let headingLine = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    const line = token.map ? token.map[0] + 1 : 0;
+    switch (token.type) {
+      case 'heading_open':
+        headingLevel = Number(token.tag.slice(1));
+        headingLine = line;
+        break;
+      case 'heading_close':
+        headingLevel = 0;
+        break;
+      case 'fence':
+      case 'code_block':
+        result.code.push({ kind: 'fence', lang: token.info.trim().split(/\s+/)[0] ?? '', content: token.content, line: line + (token.type === 'fence' ? 1 : 0) });
+        result.substantialBlocks++;
+        break;
+      case 'html_block':
+        addHtmlAnchors(token.content);
+        if (!/^\s*<!--/.test(token.content) && !/^\s*<a\s[^>]*>\s*(<\/a>)?\s*$/i.test(token.content)) result.substantialBlocks++;
+        break;
+      case 'table_open':
+        result.substantialBlocks++;
+        break;
+      case 'reference_definition': {
+        const label = (token.meta as { label: string }).label;
+        const ref = (env.references as Record<string, { href: string }> | undefined)?.[label];
+        if (!ref) break;
+        // The definition's line holds the destination unless it wraps; find the line that does.
+        let defLine = line;
+        const [from, to] = token.map ?? [0, 0];
+        for (let l = from; l < to; l++) {
+          if (lines[l].includes(ref.href) || lines[l].includes(decodeTarget(ref.href))) {
+            defLine = l + 1;
+            break;
+          }
+        }
+        result.links.push(locate({ kind: 'definition', target: decodeTarget(ref.href), line: defLine, text: label }, ref.href));
+        break;
+      }
+      case 'inline':
+        if (headingLevel) {
+          const text = headingText(token.children ?? []);
+          const slug = slugger.slug(text);
+          result.headings.push({ level: headingLevel, text, slug, line: headingLine });
+          result.anchors.add(slug);
+        }
+        walkInline(token, line, headingLevel > 0);
+        break;
+    }
+  }
+
+  function walkInline(inline: Token, firstLine: number, inHeading: boolean) {
+    const children = inline.children ?? [];
+    const content = inline.content;
+    let counted = 0;
+    let lineAt = firstLine;
+    const lineOf = (offset: number) => {
+      for (; counted < offset && counted < content.length; counted++) if (content.charCodeAt(counted) === 10) lineAt++;
+      return lineAt;
+    };
+    const codeStart = result.code.length;
+    let linkDepth = 0;
+    let linkText: string[] = [];
+    let pending: Omit<MarkdownLink, 'column' | 'raw' | 'text'> & { href: string } | undefined;
+    for (const child of children) {
+      switch (child.type) {
+        case 'link_open': {
+          linkDepth++;
+          const href = String(child.attrGet('href') ?? '');
+          const meta = (child.meta ?? {}) as { offset?: number; label?: string };
+          // Reference-style uses are reported once, at their definition.
+          if (meta.label === undefined && child.info !== 'auto' && meta.offset !== undefined)
+            pending = { kind: 'link', target: decodeTarget(href), line: lineOf(meta.offset), href };
+          linkText = [];
+          break;
+        }
+        case 'link_close':
+          linkDepth--;
+          if (pending) {
+            const { href, ...rest } = pending;
+            result.links.push(locate({ ...rest, text: linkText.join('') }, href));
+            pending = undefined;
+          }
+          break;
+        case 'image': {
+          const meta = (child.meta ?? {}) as { offset?: number; label?: string };
+          const src = String(child.attrGet('src') ?? '');
+          if (meta.label === undefined && meta.offset !== undefined)
+            result.links.push(locate({ kind: 'image', target: decodeTarget(src), line: lineOf(meta.offset), text: child.content }, src));
+          break;
+        }
+        case 'code_inline':
+          if (linkDepth) linkText.push(child.content);
+          result.code.push({ kind: 'inline', lang: '', content: child.content, line: lineAt });
+          break;
+        case 'html_inline':
+          addHtmlAnchors(child.content);
+          break;
+        case 'text':
+          if (linkDepth) linkText.push(child.content);
+          else if (!inHeading) {
+            result.proseWords += countWords(child.content);
+            result.prose += `${child.content} `;
+          }
+          break;
+        case 'softbreak':
+        case 'hardbreak':
+          break;
+      }
+    }
+    // Inline code lines: recount precisely only when the block spans lines (rare for code spans).
+    if (content.includes('\n')) {
+      let offset = 0;
+      let l = firstLine;
+      const codes = result.code.slice(codeStart);
+      let searchFrom = 0;
+      for (const code of codes) {
+        const at = content.indexOf(code.content, searchFrom);
+        if (at < 0) continue;
+        for (; offset < at; offset++) if (content.charCodeAt(offset) === 10) l++;
+        code.line = l;
+        searchFrom = at + code.content.length;
+      }
+    }
+  }
+
+  return result;
+}

@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SEVERITY_RANK, type Severity } from '../report/finding';
+import { REPORT_FORMATS, type ReportFormat } from '../report/format';
+import type { CliCommand } from './main';
+
+const HELP = `Usage: nx-nixos docs-check [DIR] [options]
+
+Checks the docs folder DIR (default: docs) and every README.md of the repository: links and
+anchors as GitHub resolves them, the Divio structure, orphan and stub pages, retired commands,
+and nx commands quoted in code against the Nx project graph.
+
+Options:
+  --root DIR           repository root (default: nearest folder above DIR with nx.json, else the Git top level)
+  --format FORMAT      text | json | sarif | github (default: text)
+  --fix                rewrite retired commands and links to moved or stub pages, then report the rest
+  --allowlist FILE     JSON allowlist of accepted findings, relative to the root
+  --fail-level LEVEL   error | warning | note: lowest severity that fails (default: error)
+  --moved OLD=NEW      a page that moved (workspace-relative paths); repeatable
+  --disable RULE       leave out a rule, e.g. docs/stub; repeatable
+  --no-readmes         check only DIR, not the README.md files elsewhere
+  --no-graph           do not load the Nx project graph; docs/stale-command is skipped
+
+Exit codes: 0 no findings, 1 findings, 2 the check could not run.`;
+
+function findRoot(dir: string): string {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, 'nx.json'))) return current;
+    if (dirname(current) === current) break;
+  }
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return dir;
+  }
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`--${option} ${value}: expected one of ${allowed.join(', ')}.`);
+  return value as T;
+}
+
+export const command: CliCommand = {
+  summary: 'Check the docs: links, anchors, Divio structure, stubs, and nx commands against the project graph.',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        root: { type: 'string' },
+        format: { type: 'string' },
+        fix: { type: 'boolean' },
+        allowlist: { type: 'string' },
+        'fail-level': { type: 'string' },
+        moved: { type: 'string', multiple: true },
+        disable: { type: 'string', multiple: true },
+        'no-readmes': { type: 'boolean' },
+        'no-graph': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (positionals.length > 1) throw new Error(`expected one docs folder, got ${positionals.join(' ')}.`);
+    const dir = resolve(positionals[0] ?? 'docs');
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder; pass the docs folder to check.`);
+    const root = values.root ? resolve(values.root) : findRoot(dir);
+    const docsDir = relative(root, dir).split('\\').join('/');
+    if (docsDir.startsWith('..')) throw new Error(`${dir} is outside the root ${root}; pass --root.`);
+    const format = oneOf<ReportFormat>(values.format, REPORT_FORMATS, 'format');
+    const failLevel = oneOf<Severity>(values['fail-level'], Object.keys(SEVERITY_RANK) as Severity[], 'fail-level');
+    const moved: Record<string, string> = {};
+    for (const pair of values.moved ?? []) {
+      const [from, to, extra] = pair.split('=');
+      if (!from || !to || extra !== undefined) throw new Error(`--moved ${pair}: expected OLD=NEW (workspace-relative paths).`);
+      moved[from] = to;
+    }
+
+    let graph;
+    const messages: string[] = [];
+    if (!values['no-graph']) {
+      if (existsSync(join(root, 'nx.json'))) {
+        const { loadProjectTargets } = await import('../checks/docs/graph');
+        try {
+          graph = await loadProjectTargets(root);
+        } catch (e) {
+          throw new Error(`cannot read the Nx project graph of ${root}: ${(e as Error).message}. Pass --no-graph to skip docs/stale-command.`);
+        }
+      } else messages.push(`${root} has no nx.json: docs/stale-command is skipped.`);
+    }
+    const { runDocsCheck } = await import('../checks/docs/run');
+    const run = runDocsCheck({
+      root,
+      docsDir: docsDir || '.',
+      format,
+      failLevel,
+      fix: values.fix,
+      allowlist: values.allowlist,
+      readmes: !values['no-readmes'],
+      moved,
+      disabledRules: values.disable,
+      graph,
+    });
+    process.stdout.write(run.report);
+    for (const message of [...messages, ...run.messages]) {
+      if (!(graph === undefined && message.startsWith('docs/stale-command skipped') && messages.length)) console.error(message);
+    }
+    return run.exitCode;
+  },
+};

@@ -1,0 +1,38 @@
+import type { ExecutorContext } from '@nx/devkit';
+import type { Severity } from '../../report/finding';
+import type { ReportFormat } from '../../report/format';
+import { reportErrors } from '../shared/profile';
+
+export interface DocsCheckOptions {
+  docsDir?: string;
+  format?: ReportFormat;
+  fix?: boolean;
+  allowlist?: string;
+  failLevel?: Severity;
+  readmes?: boolean;
+  exclude?: string[];
+  moved?: Record<string, string>;
+  stubMaxWords?: number;
+  disabledRules?: string[];
+  graph?: boolean;
+}
+
+export default async function docsCheckExecutor(options: DocsCheckOptions, context: ExecutorContext) {
+  return reportErrors('docs-check', async () => {
+    const { runDocsCheck } = await import('../../checks/docs/run');
+    const { projectTargets } = await import('../../checks/docs/graph');
+    const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
+    const docsDir = options.docsDir ?? project?.root;
+    if (docsDir === undefined) throw new Error('No docs folder: set the "docsDir" option or run through nx run docs:docs-check.');
+    const { graph: useGraph = true, ...rest } = options;
+    const run = runDocsCheck({
+      ...rest,
+      root: context.root,
+      docsDir,
+      graph: useGraph && context.projectGraph ? projectTargets(context.projectGraph) : undefined,
+    });
+    process.stdout.write(run.report);
+    for (const message of run.messages) console.error(message);
+    return run.exitCode === 0;
+  });
+}
