@@ -53,11 +53,13 @@ export function runNix(program: NixProgram, args: readonly string[], options: Ni
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       pending += chunk;
+      let start = 0;
       let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        onLine(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
+      while ((newline = pending.indexOf('\n', start)) >= 0) {
+        onLine(pending.slice(start, newline));
+        start = newline + 1;
       }
+      pending = pending.slice(start);
     });
     child.on('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new NixMissingError(program) : error),

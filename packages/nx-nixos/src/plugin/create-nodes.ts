@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
-import { parseProfile } from '../profile/load';
 import { InferenceCache, hashKey } from './cache';
 import { resolveOptions, type NixosPluginOptions } from './options';
 import { docsProject, profileProject, repoProject } from './targets';
@@ -44,6 +43,8 @@ export async function createNodesForFiles(
       used.push(key);
       let project = cache.get(key);
       if (!project) {
+        // zod loads only on a cache miss: a warm graph computation stays light.
+        const { parseProfile } = await import('../profile/load');
         project = profileProject(parseProfile(text.toString('utf8'), file), root, options);
         cache.set(key, project);
       }
