@@ -78,6 +78,27 @@ describeIfTools(['nix', 'git'])('build-image and vm-test with real nx and nix', 
     expect(second.output).toMatch(/local cache|from the cache/);
   });
 
+  it('warns that the flake cannot see an untracked profile file, naming the git add to run', () => {
+    ws.write('profiles/development/profile.nix', '{ }\n');
+    const run = ws.nx(['run', 'development:build-image', '--skip-nx-cache']);
+    expect(run.code).toBe(0);
+    expect(run.output).toContain('Git does not track profiles/development/profile.nix');
+    expect(run.output).toContain('Run: git add profiles/development/profile.nix');
+    ws.commit('track profile.nix');
+  });
+
+  it('says once, with the fix, when Nix is too old', () => {
+    ws.write('.fake-bin/nix', '#!/bin/sh\necho "nix (Nix) 2.3.16"\n');
+    ws.run('chmod', ['+x', '.fake-bin/nix']);
+    const run = ws.nx(['run', 'development:build-image', '--skip-nx-cache'], { env: { PATH: `${ws.root}/.fake-bin:${process.env.PATH}` } });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('Nix 2.3.16 is too old: version 2.8 or newer is needed.');
+    expect(run.output).toContain('apt-get install nix-bin');
+    expect(existsSync(join(ws.root, 'artifacts/images/development/manifest.json'))).toBe(false);
+    rmSync(join(ws.root, '.fake-bin'), { recursive: true });
+    expect(ws.nx(['run', 'development:build-image', '--skip-nx-cache']).code).toBe(0);
+  });
+
   it('runs the VM test check and writes a JUnit report', () => {
     const run = ws.nx(['run', 'development:vm-test']);
     expect(run.code).toBe(0);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isGitRepository, untrackedFiles } from '../git/git';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
 import type { Profile } from '../profile/schema';
@@ -74,6 +75,10 @@ export interface ImageBuildOptions {
   extraArgs?: readonly string[];
   verbose?: boolean;
   progress?: ProgressOutput;
+  /** Where warnings go; console.warn by default. */
+  warn?: (message: string) => void;
+  /** Workspace-relative folder of the profile; default profiles/<name>. */
+  profileDir?: string;
 }
 
 export const installableFor = (profile: Profile) => `packages.${profile.system}.${profile.flake.attribute}`;
@@ -85,6 +90,7 @@ export const installableFor = (profile: Profile) => `packages.${profile.system}.
 export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult }> {
   const { workspaceRoot, profile } = options;
   rmSync(manifestPath(workspaceRoot, profile.name), { force: true });
+  warnAboutUntrackedFiles(options);
   const installable = installableFor(profile);
   const build = await nixBuild({
     cwd: workspaceRoot,
@@ -120,6 +126,17 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
   };
   writeFileAtomic(manifestPath(workspaceRoot, profile.name), JSON.stringify(manifest, null, 2) + '\n');
   return { manifest, build };
+}
+
+/** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */
+function warnAboutUntrackedFiles(options: ImageBuildOptions): void {
+  const { workspaceRoot, profile } = options;
+  if ((options.flakeRef ?? '.') !== '.' || !isGitRepository(workspaceRoot)) return;
+  const untracked = untrackedFiles(workspaceRoot, [options.profileDir ?? `profiles/${profile.name}`, 'flake.nix', 'flake.lock']);
+  if (untracked.length)
+    (options.warn ?? console.warn)(
+      `warning: Git does not track ${untracked.join(', ')}, so the flake does not see ${untracked.length === 1 ? 'it' : 'them'}. Run: git add ${untracked.join(' ')}`,
+    );
 }
 
 export type ImageAvailability = 'present' | 'substituted' | 'rebuilt';

@@ -15,6 +15,7 @@ export const UP_TO_DATE = 'up to date (derivation unchanged)';
 export interface VmTestOptions {
   workspaceRoot: string;
   profile: Profile;
+  profileDir?: string;
   flakeRef?: string;
   offline?: boolean;
   extraArgs?: readonly string[];

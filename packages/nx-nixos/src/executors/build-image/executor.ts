@@ -3,7 +3,7 @@ import { buildSummary } from '../../nix/build';
 import { buildImage } from '../../nix/image';
 import { formatBytes } from '../../nix/progress-render';
 import { UP_TO_DATE } from '../../nix/vm-test';
-import { profileOf, reportErrors } from '../shared/profile';
+import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
 export interface BuildImageOptions {
   flakeRef?: string;
@@ -18,6 +18,7 @@ export default async function buildImageExecutor(options: BuildImageOptions, con
     const { manifest, build } = await buildImage({
       workspaceRoot: context.root,
       profile,
+      profileDir: projectRootOf(context),
       flakeRef: options.flakeRef,
       offline: options.offline,
       extraArgs: options.extraArgs,

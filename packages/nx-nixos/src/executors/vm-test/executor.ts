@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
 import { runVmTests } from '../../nix/vm-test';
-import { profileOf, reportErrors } from '../shared/profile';
+import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
 export interface VmTestExecutorOptions {
   flakeRef?: string;
@@ -15,7 +15,7 @@ export default async function vmTestExecutor(options: VmTestExecutorOptions, con
   return reportErrors('vm-test', async () => {
     const profile = profileOf(context);
     if (profile.tests.length === 0) console.warn(`${profile.name}: no VM tests declared ("tests" in profiles/${profile.name}/profile.json is empty).`);
-    const { cases, junitFile } = await runVmTests({ workspaceRoot: context.root, profile, ...options, progress: process.stderr });
+    const { cases, junitFile } = await runVmTests({ workspaceRoot: context.root, profile, profileDir: projectRootOf(context), ...options, progress: process.stderr });
     const failed = cases.filter((c) => c.failure);
     console.log(`${profile.name}: ${cases.length - failed.length}/${cases.length} VM test(s) passed; JUnit report: ${relative(context.root, junitFile)}`);
     return failed.length === 0;
