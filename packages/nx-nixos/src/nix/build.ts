@@ -115,7 +115,8 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor): NixBuil
 
 /** "built 2, fetched 3 in 1m02s" */
 export function buildSummary(monitor: NixBuildMonitor, extra: Record<string, number> = {}): string {
-  const parts = [`built ${monitor.finished.length}`, `substituted ${monitor.substituted.size}`];
+  const remote = [...new Set(monitor.finished.flatMap((b) => (b.machine ? [b.machine] : [])))];
+  const parts = [`built ${monitor.finished.length}${remote.length ? ` (on ${remote.join(', ')})` : ''}`, `substituted ${monitor.substituted.size}`];
   for (const [label, bytes] of Object.entries(extra)) parts.push(`${label} ${formatBytes(bytes)}`);
   return `${parts.join(', ')} in ${formatDuration(monitor.elapsedSeconds())}`;
 }

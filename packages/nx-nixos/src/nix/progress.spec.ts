@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSummary } from './build';
 import { derivationName, NixBuildMonitor } from './progress';
 import { ProgressReporter, statusLine } from './progress-render';
 
@@ -40,7 +41,11 @@ describe('NixBuildMonitor', () => {
     expect(monitor.downloadedBytes).toBe(52428800);
     expect(monitor.expectedDownloadBytes).toBe(52428800);
     expect([...monitor.substituted]).toEqual(['/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-glibc-2.39']);
-    expect(monitor.finished.map((b) => b.name)).toEqual(['nixos-disk-image', 'development']);
+    expect(monitor.finished.map((b) => [b.name, b.machine])).toEqual([
+      ['nixos-disk-image', undefined],
+      ['development', 'builder.example.org'],
+    ]);
+    expect(buildSummary(monitor)).toMatch(/^built 2 \(on builder\.example\.org\), substituted 1 in /);
     expect(logLines).toContain("nixos-disk-image> Formatting '/build/nixos.qcow2', fmt=qcow2 size=32212254720");
     expect(logLines).toContain('development> post-build hook says hi');
     expect(monitor.messages.map((m) => m.text)).toEqual(

@@ -32,6 +32,8 @@ interface RawEvent {
 export interface RunningBuild {
   drvPath: string;
   name: string;
+  /** The remote builder it runs on; absent for the local machine. */
+  machine?: string;
   startedAt: number;
   phase?: string;
 }
@@ -39,6 +41,7 @@ export interface RunningBuild {
 export interface FinishedBuild {
   drvPath: string;
   name: string;
+  machine?: string;
   seconds: number;
 }
 
@@ -102,7 +105,8 @@ export class NixBuildMonitor {
         if (typeof event.id !== 'number') break;
         this.activities.set(event.id, { type: event.type ?? 0, fields });
         if (event.type === ActivityType.Build && typeof fields[0] === 'string') {
-          this.running.set(event.id, { drvPath: fields[0], name: derivationName(fields[0]), startedAt: this.now() });
+          const machine = typeof fields[1] === 'string' && fields[1] ? fields[1] : undefined;
+          this.running.set(event.id, { drvPath: fields[0], name: derivationName(fields[0]), startedAt: this.now(), ...(machine ? { machine } : {}) });
         } else if (event.type === ActivityType.Substitute && typeof fields[0] === 'string') {
           this.substituted.add(fields[0]);
         }
@@ -112,7 +116,12 @@ export class NixBuildMonitor {
         const build = this.running.get(event.id);
         if (build) {
           this.running.delete(event.id);
-          this.finished.push({ drvPath: build.drvPath, name: build.name, seconds: (this.now() - build.startedAt) / 1000 });
+          this.finished.push({
+            drvPath: build.drvPath,
+            name: build.name,
+            seconds: (this.now() - build.startedAt) / 1000,
+            ...(build.machine ? { machine: build.machine } : {}),
+          });
         }
         this.activities.delete(event.id);
         break;
