@@ -94,7 +94,7 @@ export const command: CliCommand = {
       } else messages.push(`${root} has no nx.json: docs/stale-command is skipped.`);
     }
     const { runDocsCheck } = await import('../checks/docs/run');
-    const run = runDocsCheck({
+    const run = await runDocsCheck({
       root,
       docsDir: docsDir || '.',
       format,

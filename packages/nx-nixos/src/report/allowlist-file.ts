@@ -8,7 +8,7 @@ const entrySchema = z.object({
   hash: z.string().regex(/^([0-9a-f]{16}|\*)$/, 'a 16-hex-digit content hash (from json output) or "*"'),
   reason: z.string().min(1, 'say why the finding is accepted'),
 });
-const fileSchema = z.union([z.array(entrySchema), z.object({ allowlist: z.array(entrySchema) }).transform((v) => v.allowlist)]);
+const fileSchema = z.array(entrySchema);
 
 /**
  * Reads an allowlist file: a JSON array of { rule, path, hash, reason }, or { "allowlist": [...] }.
@@ -21,7 +21,8 @@ export function loadAllowlistFile(file: string): AllowlistEntry[] {
   } catch (e) {
     throw new Error(`${file}: cannot read the allowlist: ${(e as Error).message}`);
   }
-  const parsed = fileSchema.safeParse(data);
+  const list = data !== null && typeof data === 'object' && !Array.isArray(data) && 'allowlist' in data ? data.allowlist : data;
+  const parsed = fileSchema.safeParse(list);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}. Expected an array of { "rule", "path", "hash", "reason" }.`);

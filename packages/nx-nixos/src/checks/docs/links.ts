@@ -1,6 +1,6 @@
 import type { MarkdownLink } from './markdown';
 import { posix } from 'node:path';
-import { folderPage, isMarkdown, relativeLink, resolveLink } from './paths';
+import { folderPage, isMarkdown, relativeLink } from './paths';
 import type { DocsContext, DocsFinding } from './types';
 import { closest } from './suggest';
 
@@ -18,7 +18,7 @@ export function localLinks(ctx: DocsContext, file: string): LocalLink[] {
   if (!parsed) return [];
   const out: LocalLink[] = [];
   for (const link of parsed.links) {
-    const resolved = resolveLink(file, link.target, link.kind === 'image');
+    const resolved = ctx.resolve(file, link.target, link.kind === 'image');
     if (resolved.kind === 'local') out.push({ from: file, link, path: resolved.path, hash: resolved.hash });
   }
   return out;
@@ -27,34 +27,50 @@ export function localLinks(ctx: DocsContext, file: string): LocalLink[] {
 export const pageOf = (ctx: DocsContext, path: string) =>
   ctx.input.files.has(path) ? path : ctx.dirs.has(path) ? folderPage(path, ctx.input.files) : undefined;
 
-const nearbyIndex = new WeakMap<DocsContext, Map<string, string[]>>();
+interface FileIndex {
+  byDir: Map<string, string[]>;
+  byName: Map<string, string[]>;
+  suggestions: Map<string, string | undefined>;
+}
+const fileIndexes = new WeakMap<DocsContext, FileIndex>();
+/** Above this many files in a folder, typo suggestions would cost more than the check itself. */
+const MAX_FUZZY_FOLDER = 200;
 
-/** Files a mistyped path most likely meant: those in the same folder and those with the same name. */
-function nearby(ctx: DocsContext, path: string): string[] {
-  let index = nearbyIndex.get(ctx);
+function fileIndex(ctx: DocsContext): FileIndex {
+  let index = fileIndexes.get(ctx);
   if (!index) {
-    index = new Map();
+    index = { byDir: new Map(), byName: new Map(), suggestions: new Map() };
     for (const file of ctx.input.files) {
-      for (const key of [`d:${posix.dirname(file)}`, `b:${posix.basename(file).toLowerCase()}`]) {
-        const list = index.get(key);
+      const slash = file.lastIndexOf('/');
+      for (const [map, key] of [
+        [index.byDir, slash === -1 ? '' : file.slice(0, slash)],
+        [index.byName, file.slice(slash + 1).toLowerCase()],
+      ] as const) {
+        const list = map.get(key);
         if (list) list.push(file);
-        else index.set(key, [file]);
+        else map.set(key, [file]);
       }
     }
-    nearbyIndex.set(ctx, index);
+    fileIndexes.set(ctx, index);
   }
-  return [...(index.get(`d:${posix.dirname(path)}`) ?? []), ...(index.get(`b:${posix.basename(path).toLowerCase()}`) ?? [])];
+  return index;
 }
 
 /** A file with the same name elsewhere (the page moved), else a similarly named one in the same folder (a typo). */
 function suggestFile(ctx: DocsContext, path: string): string | undefined {
-  const candidates = nearby(ctx, path);
-  const name = posix.basename(path).toLowerCase();
-  const moved = candidates.find((c) => posix.basename(c).toLowerCase() === name);
-  if (moved) return moved;
-  const byName = new Map(candidates.map((c) => [posix.basename(c), c]));
-  const best = closest(posix.basename(path), byName.keys(), 0.7);
-  return best === undefined ? undefined : byName.get(best);
+  const index = fileIndex(ctx);
+  if (index.suggestions.has(path)) return index.suggestions.get(path);
+  const slash = path.lastIndexOf('/');
+  const name = path.slice(slash + 1);
+  let suggestion = index.byName.get(name.toLowerCase())?.[0];
+  const siblings = index.byDir.get(slash === -1 ? '' : path.slice(0, slash)) ?? [];
+  if (!suggestion && siblings.length <= MAX_FUZZY_FOLDER) {
+    const byName = new Map(siblings.map((c) => [posix.basename(c), c]));
+    const best = closest(name, byName.keys(), 0.7);
+    suggestion = best === undefined ? undefined : byName.get(best);
+  }
+  index.suggestions.set(path, suggestion);
+  return suggestion;
 }
 
 function rewrite(from: string, link: MarkdownLink, newPath: string, hash: string | undefined) {
@@ -70,7 +86,7 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
   for (const link of parsed.links) {
     const where = { file, line: link.line, ...(link.column ? { column: link.column } : {}), subject: link.target };
     const what = link.kind === 'image' ? 'Image' : 'Link';
-    const resolved = resolveLink(file, link.target, link.kind === 'image');
+    const resolved = ctx.resolve(file, link.target, link.kind === 'image');
     if (resolved.kind === 'external') continue;
     if (resolved.kind === 'escapes') {
       findings.push({

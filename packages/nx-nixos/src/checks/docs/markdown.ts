@@ -43,9 +43,7 @@ export interface ParsedMarkdown {
   /** Links, images and reference definitions; uses of a reference are reported at its definition. */
   links: MarkdownLink[];
   code: MarkdownCode[];
-  /** Words of prose outside headings, links and code (how much a page says by itself). */
-  proseWords: number;
-  /** That prose itself, space-joined. */
+  /** Prose outside headings, links and code (what a page says by itself), space-joined. */
   prose: string;
   /** Blocks that make a page more than a pointer: fences, tables, html blocks. */
   substantialBlocks: number;
@@ -81,6 +79,7 @@ for (const name of ['link', 'image'] as const) {
 const HTML_ANCHOR = /<[a-z][a-z0-9-]*\b[^>]*?\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 
 function decodeTarget(href: string): string {
+  if (!href.includes('%')) return href;
   try {
     return decodeURI(href);
   } catch {
@@ -98,7 +97,7 @@ function headingText(children: readonly Token[]): string {
   return text;
 }
 
-function countWords(text: string): number {
+export function countWords(text: string): number {
   const words = text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu);
   return words ? words.length : 0;
 }
@@ -108,23 +107,27 @@ export function parseMarkdown(source: string): ParsedMarkdown {
   const tokens = md.parse(source, env);
   const lines = source.split('\n');
   const slugger = new GithubSlugger();
-  const result: ParsedMarkdown = { headings: [], anchors: new Set(), links: [], code: [], proseWords: 0, prose: '', substantialBlocks: 0 };
+  const result: ParsedMarkdown = { headings: [], anchors: new Set(), links: [], code: [], prose: '', substantialBlocks: 0 };
 
   // Several links on one line: search each after the previous one.
   let searchLine = 0;
   let searchFrom = 0;
-  const locate = (link: Omit<MarkdownLink, 'column' | 'raw'>, href: string): MarkdownLink => {
+  const locate = (link: MarkdownLink, href: string): MarkdownLink => {
     const text = lines[link.line - 1] ?? '';
     if (link.line !== searchLine) {
       searchLine = link.line;
       searchFrom = 0;
     }
-    for (const candidate of [href, link.target]) {
-      const at = candidate ? text.indexOf(candidate, searchFrom) : -1;
-      if (at >= 0) {
-        searchFrom = at + candidate.length;
-        return { ...link, column: at + 1, raw: candidate };
-      }
+    let candidate = href;
+    let at = candidate ? text.indexOf(candidate, searchFrom) : -1;
+    if (at < 0 && link.target !== href) {
+      candidate = link.target;
+      at = candidate ? text.indexOf(candidate, searchFrom) : -1;
+    }
+    if (at >= 0) {
+      searchFrom = at + candidate.length;
+      link.column = at + 1;
+      link.raw = candidate;
     }
     return link;
   };
@@ -196,25 +199,27 @@ export function parseMarkdown(source: string): ParsedMarkdown {
     };
     const codeStart = result.code.length;
     let linkDepth = 0;
-    let linkText: string[] = [];
-    let pending: Omit<MarkdownLink, 'column' | 'raw' | 'text'> & { href: string } | undefined;
+    let linkText = '';
+    let pending: MarkdownLink | undefined;
+    let pendingHref = '';
     for (const child of children) {
       switch (child.type) {
         case 'link_open': {
           linkDepth++;
-          const href = String(child.attrGet('href') ?? '');
-          const meta = (child.meta ?? {}) as { offset?: number; label?: string };
+          const meta = child.meta as { offset?: number; label?: string } | null;
           // Reference-style uses are reported once, at their definition.
-          if (meta.label === undefined && child.info !== 'auto' && meta.offset !== undefined)
-            pending = { kind: 'link', target: decodeTarget(href), line: lineOf(meta.offset), href };
-          linkText = [];
+          if (meta && meta.label === undefined && child.info !== 'auto' && meta.offset !== undefined) {
+            pendingHref = String(child.attrGet('href') ?? '');
+            pending = { kind: 'link', target: decodeTarget(pendingHref), line: lineOf(meta.offset), text: '' };
+          }
+          linkText = '';
           break;
         }
         case 'link_close':
           linkDepth--;
           if (pending) {
-            const { href, ...rest } = pending;
-            result.links.push(locate({ ...rest, text: linkText.join('') }, href));
+            pending.text = linkText;
+            result.links.push(locate(pending, pendingHref));
             pending = undefined;
           }
           break;
@@ -226,18 +231,15 @@ export function parseMarkdown(source: string): ParsedMarkdown {
           break;
         }
         case 'code_inline':
-          if (linkDepth) linkText.push(child.content);
+          if (linkDepth) linkText += child.content;
           result.code.push({ kind: 'inline', lang: '', content: child.content, line: lineAt });
           break;
         case 'html_inline':
           addHtmlAnchors(child.content);
           break;
         case 'text':
-          if (linkDepth) linkText.push(child.content);
-          else if (!inHeading) {
-            result.proseWords += countWords(child.content);
-            result.prose += `${child.content} `;
-          }
+          if (linkDepth) linkText += child.content;
+          else if (!inHeading) result.prose += `${child.content} `;
           break;
         case 'softbreak':
         case 'hardbreak':

@@ -47,10 +47,10 @@ export interface DocsCheckRun {
 const toFinding = ({ edit: _edit, ...finding }: DocsFinding): Finding => finding;
 
 /** Loads the tree, checks it, applies --fix, filters by the allowlist and formats: what the executor and CLI share. */
-export function runDocsCheck(options: DocsCheckRunOptions): DocsCheckRun {
+export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCheckRun> {
   const docsDir = options.docsDir === '.' ? '' : options.docsDir.replace(/^\.\//, '').replace(/\/+$/, '');
   const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlistFile(join(options.root, options.allowlist)) : [];
-  const load = () => {
+  const load = async () => {
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE });
     const input: DocsCheckInput = {
       ...tree,
@@ -62,7 +62,7 @@ export function runDocsCheck(options: DocsCheckRunOptions): DocsCheckRun {
     };
     return checkDocs(input);
   };
-  let result = load();
+  let result = await load();
   const messages = [...result.notes];
   const fixed: TextEdit[] = [];
   if (options.fix) {
@@ -77,7 +77,7 @@ export function runDocsCheck(options: DocsCheckRunOptions): DocsCheckRun {
     }
     if (fixed.length) {
       messages.push(`Fixed ${fixed.length} finding(s) in ${new Set(fixed.map((e) => e.file)).size} file(s).`);
-      result = load();
+      result = await load();
     }
   }
   const { kept, unused } = applyAllowlist(result.findings.map(toFinding), allowlist);

@@ -1,5 +1,6 @@
 import { localLinks, pageOf } from './links';
 import { isIndexPage, isMarkdown, relativeLink } from './paths';
+import { countWords } from './markdown';
 import { docsPages } from './structure';
 import type { DocsContext, DocsFinding } from './types';
 
@@ -23,8 +24,9 @@ export function findStubs(ctx: DocsContext): Stub[] {
     if (isIndexPage(page)) continue;
     const parsed = ctx.parse(page);
     if (!parsed || parsed.links.length === 0 || parsed.links.length > 3) continue;
-    if (parsed.proseWords > maxWords || parsed.substantialBlocks > 0 || parsed.headings.length > 1) continue;
-    if (parsed.proseWords > 3 && !POINTER.test(parsed.prose)) continue;
+    if (parsed.substantialBlocks > 0 || parsed.headings.length > 1) continue;
+    const words = countWords(parsed.prose);
+    if (words > maxWords || (words > 3 && !POINTER.test(parsed.prose))) continue;
     const local = localLinks(ctx, page);
     const targets = new Set<string>();
     for (const link of local) {

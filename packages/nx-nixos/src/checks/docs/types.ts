@@ -1,5 +1,6 @@
 import type { Finding } from '../../report/finding';
 import type { ParsedMarkdown } from './markdown';
+import type { Resolved } from './paths';
 
 /** Project name -> its target names: the part of the Nx project graph the command rule needs. */
 export type ProjectTargets = Record<string, readonly string[]>;
@@ -58,4 +59,6 @@ export interface DocsContext {
   input: DocsCheckInput;
   dirs: ReadonlySet<string>;
   parse(path: string): ParsedMarkdown | undefined;
+  /** resolveLink, memoised per folder and destination. */
+  resolve(from: string, target: string, image: boolean): Resolved;
 }

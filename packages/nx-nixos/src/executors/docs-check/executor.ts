@@ -25,7 +25,7 @@ export default async function docsCheckExecutor(options: DocsCheckOptions, conte
     const docsDir = options.docsDir ?? project?.root;
     if (docsDir === undefined) throw new Error('No docs folder: set the "docsDir" option or run through nx run docs:docs-check.');
     const { graph: useGraph = true, ...rest } = options;
-    const run = runDocsCheck({
+    const run = await runDocsCheck({
       ...rest,
       root: context.root,
       docsDir,

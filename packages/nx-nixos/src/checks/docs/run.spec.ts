@@ -1,0 +1,131 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli/main';
+import { applyEdits } from './fix';
+import { runDocsCheck } from './run';
+
+const FIXTURES = join(__dirname, '../../../test/fixtures/docs');
+const GRAPH = { development: ['build-image', 'launch'], production: ['build-image', 'launch'], demo: ['launch'], repo: ['hygiene'], docs: ['docs-check'] };
+
+let dirs: string[] = [];
+function copyFixture(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `docs-check-${name}-`));
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe('applyEdits', () => {
+  it('replaces on the given line, else the nearest line holding the text, and keeps CRLF', () => {
+    const text = 'a\r\nrun old\r\nb\r\nold\r\n';
+    const { text: out, applied, skipped } = applyEdits(text, [
+      { file: 'f', line: 2, from: 'old', to: 'new' },
+      { file: 'f', line: 1, from: 'old', to: 'NEW' },
+      { file: 'f', line: 3, from: 'absent', to: 'x' },
+    ]);
+    expect(out).toBe('a\r\nrun new\r\nb\r\nNEW\r\n');
+    expect(applied).toHaveLength(2);
+    expect(skipped).toEqual([{ file: 'f', line: 3, from: 'absent', to: 'x' }]);
+  });
+});
+
+describe('runDocsCheck --fix', () => {
+  it('rewrites retired commands in code and links to stub pages, atomically, then reports what is left', async () => {
+    const root = copyFixture('commands');
+    const before = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, format: 'json' });
+    expect(before.exitCode).toBe(1);
+    const run = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, fix: true, format: 'json' });
+    const page = readFileSync(join(root, 'docs/how-to/commands.md'), 'utf8');
+    expect(page).toContain('npx nx run production:build-image\n');
+    expect(page).toContain('npx nx run demo:launch\n');
+    expect(page).toContain('npx nx show projects\n');
+    expect(page).toContain('npx nx run repo:hygiene --fix\n');
+    expect(page).toContain('Inline retired: `npx nx run development:build-image`.');
+    expect(page).toContain('rave secrets install');
+    expect(run.fixed).toHaveLength(6);
+    expect(run.findings.filter((f) => f.rule === 'docs/retired-command').map((f) => f.subject)).toEqual(['rave secrets install']);
+    expect(run.messages).toContain('Fixed 6 finding(s) in 1 file(s).');
+  });
+
+  it('points links at the page a stub points to', async () => {
+    const root = copyFixture('stubs');
+    await runDocsCheck({ root, docsDir: 'docs', fix: true });
+    expect(readFileSync(join(root, 'docs/tutorials/first-vm.md'), 'utf8')).toContain('[launch it](../how-to/launch-a-profile.md)');
+    const after = await runDocsCheck({ root, docsDir: 'docs' });
+    expect(after.findings.filter((f) => f.rule === 'docs/link-to-stub').map((f) => f.file)).toEqual(['docs/README.md']);
+  });
+});
+
+describe('runDocsCheck output contract', () => {
+  it('exits 0 on a clean tree and prints "No findings."', async () => {
+    const root = copyFixture('slugs');
+    writeFileSync(join(root, 'docs/reference/slug-links.md'), '# Links\n\nThe greeting section explains how [the greeting](headings.md#hello-world) is written and why.\n');
+    expect(await runDocsCheck({ root, docsDir: 'docs' })).toMatchObject({ exitCode: 0, report: 'No findings.\n' });
+  });
+
+  it('honours an allowlist keyed by rule + path + content hash, and names unused entries', async () => {
+    const root = copyFixture('slugs');
+    const first = await runDocsCheck({ root, docsDir: 'docs', format: 'json' });
+    const findings = JSON.parse(first.report).findings as Array<{ rule: string; file: string; hash: string }>;
+    expect(findings).toHaveLength(3);
+    const entries = findings.map((f) => ({ rule: f.rule, path: f.file, hash: f.hash, reason: 'kept on purpose' }));
+    entries.push({ rule: 'docs/orphan', path: 'docs/nowhere.md', hash: '*', reason: 'stale' });
+    writeFileSync(join(root, 'allow.json'), JSON.stringify(entries));
+    // Lines move; the hashes still match.
+    const page = join(root, 'docs/reference/slug-links.md');
+    writeFileSync(page, '\n\n' + readFileSync(page, 'utf8'));
+    const second = await runDocsCheck({ root, docsDir: 'docs', allowlist: 'allow.json' });
+    expect(second.exitCode).toBe(0);
+    expect(second.messages).toContain('allow.json: entry docs/orphan docs/nowhere.md * matches nothing; remove it.');
+  });
+
+  it('rejects a malformed allowlist with the file and the entry', async () => {
+    const root = copyFixture('slugs');
+    writeFileSync(join(root, 'allow.json'), JSON.stringify([{ rule: 'docs/orphan', path: 'x', hash: 'nothex' }]));
+    await expect(runDocsCheck({ root, docsDir: 'docs', allowlist: 'allow.json' })).rejects.toThrow(/allow\.json: 0\.hash: a 16-hex-digit content hash/);
+  });
+
+  it('writes SARIF with the rule table and GitHub annotations', async () => {
+    const root = copyFixture('slugs');
+    const sarif = JSON.parse((await runDocsCheck({ root, docsDir: 'docs', format: 'sarif' })).report);
+    expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toContain('docs/missing-anchor');
+    expect(sarif.runs[0].results).toHaveLength(3);
+    const github = (await runDocsCheck({ root, docsDir: 'docs', format: 'github' })).report;
+    expect(github.split('\n')[0]).toMatch(/^::error file=docs\/reference\/slug-links\.md,line=24,col=\d+,title=docs\/missing-anchor::/);
+  });
+});
+
+describe('nx-nixos docs-check (CLI)', () => {
+  let out: string;
+  let err: string;
+  beforeEach(() => {
+    out = '';
+    err = '';
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+    jest.spyOn(console, 'error').mockImplementation((...args) => void (err += `${args.join(' ')}\n`));
+    jest.spyOn(console, 'log').mockImplementation((...args) => void (out += `${args.join(' ')}\n`));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('checks a folder outside any Nx workspace: findings exit 1, the command rule is skipped with a note', async () => {
+    const root = copyFixture('links');
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--format', 'json'])).toBe(1);
+    expect(JSON.parse(out).findings).toHaveLength(7);
+    expect(err).toContain('has no nx.json: docs/stale-command is skipped');
+  });
+
+  it('exits 0 when clean and 2 on bad usage', async () => {
+    const root = copyFixture('structure');
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--disable', 'docs/orphan', '--disable', 'docs/outside-divio'])).toBe(0);
+    expect(out).toBe('No findings.\n');
+    expect(await main(['docs-check', join(root, 'docs'), '--format', 'xml'])).toBe(2);
+    expect(err).toContain('--format xml: expected one of text, json, sarif, github.');
+    expect(await main(['docs-check', join(root, 'nope')])).toBe(2);
+    expect(err).toContain('is not a folder');
+  });
+});
