@@ -1,21 +1,50 @@
 import { profileJsonSchema } from '../profile/schema';
-import { readExecutors, typeOf, type ExecutorEntry } from './schemas';
+import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
 
 const GENERATED = (source: string) =>
   `<!-- Generated from ${source} by \`npx nx-nixos reference\`; edit the source, then run it again. -->`;
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function executorSection(entry: ExecutorEntry): string {
+function optionsTable(entry: ExecutorEntry): string[] {
   const rows = Object.entries(entry.schema.properties ?? {}).map(
     ([name, p]) => `| \`${name}\` | ${typeOf(p)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${cell(p.description ?? '')} |`,
   );
+  return rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.'];
+}
+
+function generatorSection(entry: ExecutorEntry): string {
+  return [
+    `## ${entry.name}`,
+    '',
+    `\`npx nx g @rave/nx-nixos:${entry.name}\`: ${entry.schema.description ?? entry.description}`,
+    '',
+    ...optionsTable(entry),
+    '',
+  ].join('\n');
+}
+
+/** docs/reference/generators.md */
+export function generatorsReference(): string {
+  const generators = readGenerators();
+  return [
+    '# Generators reference',
+    '',
+    GENERATED('packages/nx-nixos/src/generators/*/schema.json'),
+    '',
+    'Generators change files in the workspace; add `--dry-run` to see what they would write.',
+    '',
+    ...generators.map(generatorSection),
+  ].join('\n');
+}
+
+function executorSection(entry: ExecutorEntry): string {
   return [
     `## ${entry.name}`,
     '',
     `Executor \`@rave/nx-nixos:${entry.name}\`. ${entry.schema.description ?? entry.description}`,
     '',
-    ...(rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.']),
+    ...optionsTable(entry),
     '',
     `Print them in a terminal: \`npx nx-nixos help ${entry.name}\`.`,
     '',
@@ -115,4 +144,5 @@ export function profileReference(): string {
 export const REFERENCE_FILES: Record<string, () => string> = {
   'docs/reference/executors.md': executorsReference,
   'docs/reference/profile-json.md': profileReference,
+  'docs/reference/generators.md': generatorsReference,
 };

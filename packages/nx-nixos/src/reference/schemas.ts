@@ -26,10 +26,17 @@ export interface ExecutorEntry {
 
 /** Every executor of the package, from executors.json and each schema.json. */
 export function readExecutors(packageRoot = PACKAGE_ROOT): ExecutorEntry[] {
-  const manifest = JSON.parse(readFileSync(join(packageRoot, 'executors.json'), 'utf8')) as {
-    executors: Record<string, { schema: string; description: string }>;
-  };
-  return Object.entries(manifest.executors)
+  return readCollection(packageRoot, 'executors.json', 'executors');
+}
+
+/** Every generator of the package, from generators.json and each schema.json. */
+export function readGenerators(packageRoot = PACKAGE_ROOT): ExecutorEntry[] {
+  return readCollection(packageRoot, 'generators.json', 'generators');
+}
+
+function readCollection(packageRoot: string, file: string, key: string): ExecutorEntry[] {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, file), 'utf8')) as Record<string, Record<string, { schema: string; description: string }>>;
+  return Object.entries(manifest[key])
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, entry]) => ({
       name,

@@ -1,0 +1,87 @@
+import { readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { parseProfile } from '../profile/load';
+import { fixtureProfile, profileJson } from '../testing/workspace';
+import initGenerator from './init/generator';
+import profileGenerator from './profile/generator';
+
+describe('init generator', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+    tree.write('.gitignore', 'node_modules');
+  });
+
+  it('registers the plugin, ignores artifacts/ except its README, and is idempotent', async () => {
+    await initGenerator(tree, {});
+    const once = { nx: tree.read('nx.json', 'utf-8'), ignore: tree.read('.gitignore', 'utf-8') };
+    expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: {} }]);
+    expect(once.ignore).toBe('node_modules\n\n# VM images, logs and test reports (written by @rave/nx-nixos)\n/artifacts/*\n!/artifacts/README.md\n');
+    expect(tree.exists('artifacts/README.md')).toBe(true);
+
+    await initGenerator(tree, {});
+    expect(tree.read('nx.json', 'utf-8')).toBe(once.nx);
+    expect(tree.read('.gitignore', 'utf-8')).toBe(once.ignore);
+  });
+
+  it('keeps an existing registration with its options', async () => {
+    updateNxJson(tree, { plugins: [{ plugin: '@rave/nx-nixos', options: { profilesDir: 'vms' } }] });
+    await initGenerator(tree, { profilesDir: 'other' });
+    expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: { profilesDir: 'vms' } }]);
+  });
+});
+
+describe('profile generator', () => {
+  let tree: Tree;
+  beforeEach(async () => {
+    tree = createTreeWithEmptyWorkspace();
+    await initGenerator(tree, {});
+    tree.write('profiles/development/profile.json', profileJson(fixtureProfile('development', { features: { gitlab: true }, flake: { attribute: 'development', aliases: ['rave-qcow2-dev'] } })));
+    tree.write('profiles/development/profile.nix', '{ ... }: { networking.hostName = "dev"; }\n');
+  });
+
+  it('scaffolds a valid profile.json and an empty profile module', async () => {
+    await profileGenerator(tree, { name: 'staging' });
+    const text = tree.read('profiles/staging/profile.json', 'utf-8')!;
+    const profile = parseProfile(text, 'profiles/staging/profile.json');
+    expect(profile).toMatchObject({ name: 'staging', flake: { attribute: 'staging', aliases: [] } });
+    expect(JSON.parse(text).$schema).toBe('../../node_modules/@rave/nx-nixos/schemas/profile.schema.json');
+    expect(tree.read('profiles/staging/profile.nix', 'utf-8')).toContain('{ ... }:');
+  });
+
+  it('copies another profile with --from, renaming it and dropping its aliases', async () => {
+    await profileGenerator(tree, { name: 'dev-small', from: 'development', description: 'Smaller dev VM' });
+    const profile = parseProfile(tree.read('profiles/dev-small/profile.json', 'utf-8')!, 'profiles/dev-small/profile.json');
+    expect(profile).toMatchObject({ name: 'dev-small', description: 'Smaller dev VM', features: { gitlab: true }, flake: { attribute: 'dev-small', aliases: [] } });
+    expect(tree.read('profiles/dev-small/profile.nix', 'utf-8')).toBe('{ ... }: { networking.hostName = "dev"; }\n');
+  });
+
+  it('points $schema at the workspace copy when the plugin lives in the workspace', async () => {
+    tree.write('packages/nx-nixos/schemas/profile.schema.json', '{}');
+    await profileGenerator(tree, { name: 'staging' });
+    expect(JSON.parse(tree.read('profiles/staging/profile.json', 'utf-8')!).$schema).toBe('../../packages/nx-nixos/schemas/profile.schema.json');
+  });
+
+  it.each([
+    ['Staging', /Invalid profile name "Staging": use lower-case letters/],
+    ['dev_1', /Invalid profile name "dev_1"/],
+    ['-x', /Invalid profile name "-x"/],
+    ['repo', /it is already the name of the repo project/],
+    ['docs', /it is already the name of the docs project/],
+    ['development', /Profile "development" exists already \(profiles\/development\)/],
+  ])('refuses the name %j with the reason', async (name, reason) => {
+    const before = tree.listChanges().map((c) => c.path);
+    await expect(profileGenerator(tree, { name })).rejects.toThrow(reason);
+    expect(tree.listChanges().map((c) => c.path)).toEqual(before);
+  });
+
+  it('refuses --from a profile that does not exist', async () => {
+    await expect(profileGenerator(tree, { name: 'x', from: 'nope' })).rejects.toThrow('--from "nope": profiles/nope/profile.json does not exist.');
+  });
+
+  it('uses the profilesDir plugin option', async () => {
+    updateNxJson(tree, { plugins: [{ plugin: '@rave/nx-nixos', options: { profilesDir: 'vms' } }] });
+    await profileGenerator(tree, { name: 'edge' });
+    expect(tree.exists('vms/edge/profile.json')).toBe(true);
+  });
+});

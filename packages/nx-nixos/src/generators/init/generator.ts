@@ -1,0 +1,42 @@
+import { logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { PLUGIN_NAME, pluginEntry } from '../plugin-config';
+
+export interface InitGeneratorOptions {
+  profilesDir?: string;
+}
+
+export const ARTIFACTS_IGNORE = ['/artifacts/*', '!/artifacts/README.md'];
+
+const ARTIFACTS_README = `# artifacts/
+
+Build outputs that must never be committed: images, logs, test reports and VM instances written by
+the @rave/nx-nixos targets. Only this README is tracked.
+`;
+
+/** Idempotent: running it twice changes nothing the second time. */
+export default async function initGenerator(tree: Tree, options: InitGeneratorOptions = {}) {
+  const nxJson = readNxJson(tree) ?? {};
+  if (!pluginEntry(tree)) {
+    const pluginOptions = options.profilesDir && options.profilesDir !== 'profiles' ? { profilesDir: options.profilesDir } : {};
+    updateNxJson(tree, { ...nxJson, plugins: [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: pluginOptions }] });
+  }
+  const gitignore = tree.exists('.gitignore') ? tree.read('.gitignore', 'utf-8')! : '';
+  const lines = gitignore.split('\n');
+  const missing = ARTIFACTS_IGNORE.filter((rule) => !lines.includes(rule));
+  if (missing.length) {
+    const prefix = gitignore === '' || gitignore.endsWith('\n') ? gitignore : `${gitignore}\n`;
+    tree.write('.gitignore', `${prefix}${prefix ? '\n' : ''}# VM images, logs and test reports (written by @rave/nx-nixos)\n${missing.join('\n')}\n`);
+  }
+  if (!tree.exists('artifacts/README.md')) tree.write('artifacts/README.md', ARTIFACTS_README);
+
+  return () => {
+    logger.info(
+      [
+        `${PLUGIN_NAME} is set up. Next steps:`,
+        '  npx nx run repo:doctor                      check Nix, KVM and QEMU',
+        '  npx nx g @rave/nx-nixos:profile <name>      add a profile (or --from an existing one)',
+        '  npx nx show projects                        see the inferred projects',
+      ].join('\n'),
+    );
+  };
+}
