@@ -1,4 +1,4 @@
-import GithubSlugger from 'github-slugger';
+import GithubSlugger = require('github-slugger');
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMarkdown } from './markdown';

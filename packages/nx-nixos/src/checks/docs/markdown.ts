@@ -1,5 +1,6 @@
-import MarkdownIt from 'markdown-it';
-import GithubSlugger from 'github-slugger';
+// `import x = require()`: these are CommonJS modules, loaded the same with or without esModuleInterop (Nx's loader in user workspaces).
+import MarkdownIt = require('markdown-it');
+import GithubSlugger = require('github-slugger');
 
 type Token = MarkdownIt.Token;
 type StateInline = MarkdownIt.StateInline;
