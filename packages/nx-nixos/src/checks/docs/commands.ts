@@ -144,11 +144,11 @@ export function checkRef(ref: { project?: string; target?: string }, graph: Proj
 }
 
 /** Lines of code that hold commands: shell fences line by line (continuations joined), inline code whole. */
-export function commandLines(code: readonly MarkdownCode[]): Array<{ text: string; line: number; inline: boolean }> {
-  const out: Array<{ text: string; line: number; inline: boolean }> = [];
+export function commandLines(code: readonly MarkdownCode[]): Array<{ text: string; line: number; inline: boolean; context?: string }> {
+  const out: Array<{ text: string; line: number; inline: boolean; context?: string }> = [];
   for (const block of code) {
     if (block.kind === 'inline') {
-      out.push({ text: block.content, line: block.line, inline: true });
+      out.push({ text: block.content, line: block.line, inline: true, context: block.context });
       continue;
     }
     if (!SHELL_LANGS.has(block.lang.toLowerCase())) continue;
@@ -171,8 +171,10 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
   const { graph, retired = [] } = ctx.input;
   const table = [...RETIRED_COMMANDS, ...retired];
   const findings: DocsFinding[] = [];
-  for (const { text, line } of commandLines(parsed.code)) {
-    for (const entry of table) {
+  for (const { text, line, inline, context } of commandLines(parsed.code)) {
+    // A line that quotes a retired command next to an nx command maps old to new (a migration table).
+    const mapping = inline && context !== undefined && /`(?:npx\s+)?nx\s/.test(context);
+    for (const entry of mapping ? [] : table) {
       const match = text.match(entry.pattern);
       if (!match) continue;
       const replacement = entry.replacement(match);

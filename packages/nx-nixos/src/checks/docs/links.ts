@@ -62,7 +62,9 @@ function suggestFile(ctx: DocsContext, path: string): string | undefined {
   if (index.suggestions.has(path)) return index.suggestions.get(path);
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
-  let suggestion = index.byName.get(name.toLowerCase())?.[0];
+  // Same name elsewhere under the same top folder: the page moved.
+  const top = path.slice(0, path.indexOf('/') + 1);
+  let suggestion = top ? index.byName.get(name.toLowerCase())?.find((c) => c.startsWith(top)) : undefined;
   const siblings = index.byDir.get(slash === -1 ? '' : path.slice(0, slash)) ?? [];
   if (!suggestion && siblings.length <= MAX_FUZZY_FOLDER) {
     const byName = new Map(siblings.map((c) => [posix.basename(c), c]));

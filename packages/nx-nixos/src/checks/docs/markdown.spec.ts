@@ -75,9 +75,11 @@ describe('parseMarkdown: links', () => {
   });
 
   it('collects code: fences with their language and first content line, inline code with its line', () => {
+    const table = parseMarkdown('# T\n\n| a | b |\n|---|---|\n| x | `nx run p:t` |\n');
+    expect(table.code).toEqual([{ kind: 'inline', lang: '', content: 'nx run p:t', line: 5, context: '| x | `nx run p:t` |' }]);
     const parsed = parseMarkdown('Intro `npx nx graph`\n\n```bash\nnpx nx run a:b\n```\n');
     expect(parsed.code).toEqual([
-      { kind: 'inline', lang: '', content: 'npx nx graph', line: 1 },
+      { kind: 'inline', lang: '', content: 'npx nx graph', line: 1, context: 'Intro `npx nx graph`' },
       { kind: 'fence', lang: 'bash', content: 'npx nx run a:b\n', line: 4 },
     ]);
   });

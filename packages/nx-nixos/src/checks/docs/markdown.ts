@@ -28,6 +28,8 @@ export interface MarkdownCode {
   content: string;
   /** 1-based line of the first content line. */
   line: number;
+  /** For inline code: the whole source line it is on (e.g. the table row). */
+  context?: string;
 }
 
 export interface Heading {
@@ -138,9 +140,11 @@ export function parseMarkdown(source: string): ParsedMarkdown {
 
   let headingLevel = 0;
   let headingLine = 0;
+  // Table cells have no map of their own: they are on the line of the last block token that has one.
+  let blockLine = 0;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
-    const line = token.map ? token.map[0] + 1 : 0;
+    const line = token.map ? (blockLine = token.map[0] + 1) : blockLine;
     switch (token.type) {
       case 'heading_open':
         headingLevel = Number(token.tag.slice(1));
@@ -263,5 +267,6 @@ export function parseMarkdown(source: string): ParsedMarkdown {
     }
   }
 
+  for (const code of result.code) if (code.kind === 'inline') code.context = lines[code.line - 1];
   return result;
 }
