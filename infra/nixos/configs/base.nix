@@ -1,0 +1,229 @@
+# What every RAVE profile shares: the profile metadata as an option, nginx with TLS in front of
+# every service, PostgreSQL, SSH with keys only, the welcome dashboard, and the qcow2 image.
+# Service modules plug into this through services.rave.* options; nothing here holds a secret.
+{
+  config,
+  lib,
+  pkgs,
+  modulesPath,
+  ...
+}:
+let
+  cfg = config.services.rave;
+  profile = config.rave.profile;
+  enabledServices = import ../lib/services.nix profile;
+  httpsPort = (lib.findFirst (p: p.name == "https") { host = 443; } (profile.ports or [ ])).host;
+  escape = lib.escapeXML;
+  serviceItem =
+    s:
+    if s.scheme == "ssh" then
+      "<li>${escape s.name}: <code>ssh -p ${toString (lib.findFirst (p: p.name == s.port) { host = 22; } profile.ports).host} root@localhost</code></li>"
+    else
+      "<li><a href=\"${escape s.path}\">${escape s.name}</a></li>";
+  dashboard = pkgs.writeTextDir "index.html" ''
+    <!doctype html>
+    <html lang="en">
+    <head><meta charset="utf-8"><title>RAVE ${escape profile.name}</title></head>
+    <body>
+    <h1>Welcome to RAVE (${escape profile.name})</h1>
+    <p>${escape profile.description}</p>
+    <ul id="services">
+    ${lib.concatMapStringsSep "\n" serviceItem enabledServices}
+    </ul>
+    </body>
+    </html>
+  '';
+  roleUnit =
+    role: spec:
+    lib.nameValuePair "rave-postgresql-password-${role}" {
+      description = "Set the PostgreSQL password of role ${role} from ${spec.passwordFile}";
+      wantedBy = [ "multi-user.target" ];
+      requires = [ "postgresql.service" ];
+      wants = [ "sops-install-secrets.service" ];
+      after = [
+        "postgresql.service"
+        "postgresql-setup.service"
+        "sops-install-secrets.service"
+      ];
+      before = spec.before;
+      requiredBy = spec.before;
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        User = "postgres";
+        LoadCredential = "password:${spec.passwordFile}";
+      };
+      path = [ config.services.postgresql.package ];
+      # psql reads the password from the credential file itself (\set with a backtick command), so
+      # it never appears in an argument list, the environment or the journal.
+      script = ''
+        psql --no-psqlrc --set=ON_ERROR_STOP=1 --dbname=postgres <<'SQL'
+        \set pw `cat "$CREDENTIALS_DIRECTORY/password"`
+        ALTER ROLE "${role}" WITH LOGIN PASSWORD :'pw';
+        SQL
+      '';
+    };
+in
+{
+  imports = [
+    (modulesPath + "/profiles/qemu-guest.nix")
+    ../modules/image.nix
+    ../modules/security/sops-bootstrap.nix
+    ../modules/services/gitlab
+    ../modules/services/mattermost
+    ../modules/services/outline
+    ../modules/services/n8n
+    ../modules/services/penpot
+    ../modules/services/monitoring
+  ];
+
+  options.rave.profile = lib.mkOption {
+    type = lib.types.attrsOf lib.types.anything;
+    description = "The profile's metadata: profiles/<name>/profile.json, read with builtins.fromJSON.";
+  };
+
+  options.services.rave = {
+    hostName = lib.mkOption {
+      type = lib.types.str;
+      default = "localhost";
+      description = "Host name users reach the VM under (the launcher forwards to 127.0.0.1).";
+    };
+    publicBaseUrl = lib.mkOption {
+      type = lib.types.str;
+      default = "https://${cfg.hostName}:${toString httpsPort}";
+      defaultText = lib.literalExpression ''"https://''${hostName}:<host port of the https port in profile.json>"'';
+      description = "Base URL of the HTTPS entry point as users see it; service URLs are this plus their path.";
+    };
+    servicePaths = lib.mkOption {
+      type = lib.types.attrsOf lib.types.str;
+      readOnly = true;
+      default = lib.listToAttrs (map (s: lib.nameValuePair s.name (s.path or "/")) (profile.services or [ ]));
+      defaultText = lib.literalMD "the `path` of every entry of profile.json `services`, by `name`";
+      description = "URL path of each service listed in profile.json, by service name (e.g. GitLab = \"/gitlab/\").";
+    };
+    tls = {
+      certificateFile = lib.mkOption {
+        type = lib.types.str;
+        default = "/var/lib/rave/tls/cert.pem";
+        description = "PEM certificate nginx serves. When neither file exists at boot, a self-signed pair is generated.";
+      };
+      keyFile = lib.mkOption {
+        type = lib.types.str;
+        default = "/var/lib/rave/tls/key.pem";
+        description = "PEM private key for certificateFile (readable by root and the nginx group only).";
+      };
+    };
+    ssh.authorizedKeys = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      description = "Public keys allowed to log in as root over SSH (password login is disabled).";
+    };
+    postgresql.rolePasswords = lib.mkOption {
+      default = { };
+      description = ''
+        PostgreSQL roles whose password is set at boot from a file (normally under /run/secrets,
+        installed by sops-nix). Each gets a unit rave-postgresql-password-<role> ordered after
+        PostgreSQL and sops-install-secrets and before the units in `before`.
+      '';
+      type = lib.types.attrsOf (
+        lib.types.submodule {
+          options = {
+            passwordFile = lib.mkOption {
+              type = lib.types.str;
+              description = "File holding the password (one line).";
+            };
+            before = lib.mkOption {
+              type = lib.types.listOf lib.types.str;
+              default = [ ];
+              description = "Units that need the password set before they start.";
+            };
+          };
+        }
+      );
+    };
+  };
+
+  config = {
+    system.stateVersion = lib.mkDefault "26.05";
+    networking.hostName = lib.mkDefault "rave-${profile.name}";
+    networking.firewall.allowedTCPPorts = [
+      22
+      80
+      443
+    ];
+
+    # Root file system and boot loader as the qemu image builder lays them out; the image module
+    # (system.build.images.qemu) overrides these with the same values.
+    fileSystems."/" = lib.mkDefault {
+      device = "/dev/disk/by-label/nixos";
+      fsType = "ext4";
+      autoResize = true;
+    };
+    boot.loader.grub.device = lib.mkDefault "/dev/vda";
+    boot.growPartition = lib.mkDefault true;
+    boot.kernelParams = [ "console=ttyS0,115200" ];
+
+    users.users.root.openssh.authorizedKeys.keys = cfg.ssh.authorizedKeys;
+    services.openssh = {
+      enable = true;
+      settings = {
+        PasswordAuthentication = false;
+        KbdInteractiveAuthentication = false;
+        PermitRootLogin = "prohibit-password";
+      };
+    };
+
+    services.postgresql = {
+      enable = true;
+      package = lib.mkDefault pkgs.postgresql_16;
+    };
+    systemd.services = lib.mapAttrs' roleUnit cfg.postgresql.rolePasswords // {
+      rave-tls-selfsigned = {
+        description = "Generate a self-signed TLS certificate for nginx when none is installed";
+        wantedBy = [ "multi-user.target" ];
+        before = [ "nginx.service" ];
+        requiredBy = [ "nginx.service" ];
+        unitConfig.ConditionPathExists = "!${cfg.tls.keyFile}";
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          UMask = "0077";
+        };
+        path = [
+          pkgs.openssl
+          pkgs.coreutils
+        ];
+        script = ''
+          mkdir -p "$(dirname ${lib.escapeShellArg cfg.tls.keyFile})" "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})"
+          openssl req -x509 -newkey rsa:3072 -nodes -days 825 \
+            -subj "/CN=${cfg.hostName}" -addext "subjectAltName=DNS:${cfg.hostName},DNS:localhost,IP:127.0.0.1" \
+            -keyout ${lib.escapeShellArg cfg.tls.keyFile} -out ${lib.escapeShellArg cfg.tls.certificateFile}
+          chgrp nginx ${lib.escapeShellArg cfg.tls.keyFile}
+          chmod 0640 ${lib.escapeShellArg cfg.tls.keyFile}
+          chmod 0644 ${lib.escapeShellArg cfg.tls.certificateFile}
+          chmod 0755 "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})"
+        '';
+      };
+    };
+
+    services.nginx = {
+      enable = true;
+      recommendedTlsSettings = true;
+      recommendedProxySettings = true;
+      recommendedGzipSettings = true;
+      recommendedOptimisation = true;
+      virtualHosts.rave = {
+        default = true;
+        serverName = cfg.hostName;
+        forceSSL = true;
+        sslCertificate = cfg.tls.certificateFile;
+        sslCertificateKey = cfg.tls.keyFile;
+        locations."= /" = {
+          root = dashboard;
+          tryFiles = "/index.html =404";
+        };
+        locations."= /healthz".return = "200 'ok\\n'";
+      };
+    };
+  };
+}

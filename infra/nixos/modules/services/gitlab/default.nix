@@ -1,0 +1,118 @@
+# services.rave.gitlab: GitLab behind the shared nginx at its profile.json path (default /gitlab/).
+# Database: a local role over the Unix socket (peer authentication, no password). Every secret is a
+# file; by default the sops-nix secrets gitlab/<name> from config/secrets.yaml under /run/secrets.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.rave.gitlab;
+  rave = config.services.rave;
+  path = rave.servicePaths.GitLab or "/gitlab/";
+  secretNames = [
+    "initial-root-password"
+    "secret"
+    "db"
+    "otp"
+    "jws"
+    "active-record-primary-key"
+    "active-record-deterministic-key"
+    "active-record-salt"
+  ];
+  https = lib.hasPrefix "https://" cfg.publicUrl;
+  explicitPort = builtins.match "https?://[^:/]+:([0-9]+)(/.*)?" cfg.publicUrl;
+  publicPort = if explicitPort == null then (if https then 443 else 80) else lib.toInt (builtins.head explicitPort);
+  secretOption =
+    name: what:
+    lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/gitlab/${name}";
+      description = "File with ${what} (default: sops secret gitlab/${name}).";
+    };
+in
+{
+  options.services.rave.gitlab = {
+    enable = lib.mkEnableOption "GitLab";
+    package = lib.mkPackageOption pkgs "gitlab" { };
+    publicUrl = lib.mkOption {
+      type = lib.types.str;
+      default = "${rave.publicBaseUrl}${path}";
+      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/gitlab/"'';
+      description = "URL users reach GitLab under (links in mails, clone URLs, OAuth redirects).";
+    };
+    initialRootPasswordFile = secretOption "initial-root-password" "the initial password of the root user";
+    secretFile = secretOption "secret" "secret_key_base";
+    dbFile = secretOption "db" "db_key_base (encrypts CI variables and tokens in the database)";
+    otpFile = secretOption "otp" "otp_key_base";
+    jwsFile = secretOption "jws" "the OpenID Connect signing key (RSA private key, PEM)";
+    activeRecordPrimaryKeyFile = secretOption "active-record-primary-key" "the Active Record encryption primary key";
+    activeRecordDeterministicKeyFile = secretOption "active-record-deterministic-key" "the Active Record encryption deterministic key";
+    activeRecordSaltFile = secretOption "active-record-salt" "the Active Record key derivation salt";
+    useSops = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Declare the sops-nix secrets gitlab/* (owned by the gitlab user) that the default *File paths point at.";
+    };
+    resources = {
+      pumaWorkers = lib.mkOption {
+        type = lib.types.ints.unsigned;
+        default = 2;
+        description = "Puma worker processes (each needs roughly 1 GiB of memory).";
+      };
+      sidekiqConcurrency = lib.mkOption {
+        type = lib.types.ints.positive;
+        default = 10;
+        description = "Sidekiq threads for background jobs.";
+      };
+      memoryMax = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "6G";
+        description = "systemd MemoryMax of the gitlab service (null: no limit).";
+      };
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    sops.secrets = lib.mkIf cfg.useSops (
+      lib.genAttrs (map (n: "gitlab/${n}") secretNames) (_: {
+        owner = config.services.gitlab.user;
+      })
+    );
+
+    services.gitlab = {
+      enable = true;
+      inherit (cfg) package initialRootPasswordFile;
+      host = rave.hostName;
+      port = publicPort;
+      inherit https;
+      databaseCreateLocally = true;
+      secrets = {
+        inherit (cfg)
+          secretFile
+          dbFile
+          otpFile
+          jwsFile
+          activeRecordPrimaryKeyFile
+          activeRecordDeterministicKeyFile
+          activeRecordSaltFile
+          ;
+      };
+      extraConfig.gitlab.relative_url_root = lib.removeSuffix "/" path;
+      puma.workers = cfg.resources.pumaWorkers;
+      sidekiq.concurrency = cfg.resources.sidekiqConcurrency;
+    };
+    systemd.services.gitlab = {
+      after = [ "sops-install-secrets.service" ];
+      environment.RAILS_RELATIVE_URL_ROOT = lib.removeSuffix "/" path;
+      serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
+    };
+
+    services.nginx.virtualHosts.rave.locations.${path} = {
+      proxyPass = "http://unix:/run/gitlab/gitlab-workhorse.socket";
+      extraConfig = "client_max_body_size 512m;";
+    };
+  };
+}

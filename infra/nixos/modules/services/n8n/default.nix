@@ -1,0 +1,100 @@
+# services.rave.n8n: n8n workflow automation behind nginx at its profile.json path (default /n8n/).
+# PostgreSQL over TCP as role "n8n": the role password is set at boot from databasePasswordFile, and
+# n8n reads the password and its encryption key through systemd credentials (*_FILE variables).
+{ config, lib, ... }:
+let
+  cfg = config.services.rave.n8n;
+  rave = config.services.rave;
+  path = rave.servicePaths.n8n or "/n8n/";
+  credentials = "/run/credentials/n8n.service";
+in
+{
+  options.services.rave.n8n = {
+    enable = lib.mkEnableOption "n8n workflow automation";
+    publicUrl = lib.mkOption {
+      type = lib.types.str;
+      default = "${rave.publicBaseUrl}${path}";
+      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/n8n/"'';
+      description = "URL of the n8n editor; webhooks are served under it too.";
+    };
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 5678;
+      description = "Local port n8n listens on; nginx proxies to it.";
+    };
+    databasePasswordFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/n8n/db-password";
+      description = "File with the password of PostgreSQL role n8n (default: sops secret n8n/db-password).";
+    };
+    encryptionKeyFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/n8n/encryption-key";
+      description = "File with N8N_ENCRYPTION_KEY, which encrypts stored credentials (default: sops secret n8n/encryption-key).";
+    };
+    useSops = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Declare the sops-nix secrets n8n/* that the default *File paths point at.";
+    };
+    resources.memoryMax = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "1G";
+      description = "systemd MemoryMax of the n8n service (null: no limit).";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    sops.secrets = lib.mkIf cfg.useSops {
+      "n8n/db-password" = { };
+      "n8n/encryption-key" = { };
+    };
+
+    services.postgresql = {
+      ensureDatabases = [ "n8n" ];
+      ensureUsers = [
+        {
+          name = "n8n";
+          ensureDBOwnership = true;
+        }
+      ];
+    };
+    services.rave.postgresql.rolePasswords.n8n = {
+      passwordFile = cfg.databasePasswordFile;
+      before = [ "n8n.service" ];
+    };
+
+    services.n8n.enable = true;
+    systemd.services.n8n = {
+      after = [ "rave-postgresql-password-n8n.service" ];
+      environment = lib.mapAttrs (_: lib.mkForce) {
+        N8N_PORT = toString cfg.port;
+        N8N_LISTEN_ADDRESS = "127.0.0.1";
+        N8N_PATH = path;
+        N8N_EDITOR_BASE_URL = cfg.publicUrl;
+        WEBHOOK_URL = cfg.publicUrl;
+        N8N_PROTOCOL = "https";
+        DB_TYPE = "postgresdb";
+        DB_POSTGRESDB_HOST = "127.0.0.1";
+        DB_POSTGRESDB_PORT = "5432";
+        DB_POSTGRESDB_DATABASE = "n8n";
+        DB_POSTGRESDB_USER = "n8n";
+        DB_POSTGRESDB_PASSWORD_FILE = "${credentials}/db-password";
+        N8N_ENCRYPTION_KEY_FILE = "${credentials}/encryption-key";
+      };
+      serviceConfig = {
+        LoadCredential = [
+          "db-password:${cfg.databasePasswordFile}"
+          "encryption-key:${cfg.encryptionKeyFile}"
+        ];
+        MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
+      };
+    };
+
+    services.nginx.virtualHosts.rave.locations.${path} = {
+      proxyPass = "http://127.0.0.1:${toString cfg.port}/";
+      proxyWebsockets = true;
+    };
+  };
+}

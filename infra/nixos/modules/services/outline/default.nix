@@ -1,0 +1,108 @@
+# services.rave.outline: the Outline wiki behind nginx at its profile.json path (default /outline/).
+# Database and Redis are local (Unix socket, peer authentication); secrets are files.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.rave.outline;
+  rave = config.services.rave;
+  path = rave.servicePaths.Outline or "/outline/";
+in
+{
+  options.services.rave.outline = {
+    enable = lib.mkEnableOption "the Outline wiki";
+    package = lib.mkPackageOption pkgs "outline" { };
+    publicUrl = lib.mkOption {
+      type = lib.types.str;
+      default = "${rave.publicBaseUrl}${lib.removeSuffix "/" path}";
+      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/outline"'';
+      description = "URL users reach Outline under.";
+    };
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 3000;
+      description = "Local port Outline listens on; nginx proxies to it.";
+    };
+    secretKeyFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/outline/secret-key";
+      description = "File with SECRET_KEY (64 hex characters; default: sops secret outline/secret-key).";
+    };
+    utilsSecretFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/outline/utils-secret";
+      description = "File with UTILS_SECRET (default: sops secret outline/utils-secret).";
+    };
+    oidc = {
+      enable = lib.mkEnableOption "login through an OpenID Connect provider (for example GitLab)";
+      authUrl = lib.mkOption {
+        type = lib.types.str;
+        default = "${config.services.rave.gitlab.publicUrl}oauth/authorize";
+        description = "OIDC authorization endpoint.";
+      };
+      tokenUrl = lib.mkOption {
+        type = lib.types.str;
+        default = "${config.services.rave.gitlab.publicUrl}oauth/token";
+        description = "OIDC token endpoint.";
+      };
+      userinfoUrl = lib.mkOption {
+        type = lib.types.str;
+        default = "${config.services.rave.gitlab.publicUrl}oauth/userinfo";
+        description = "OIDC userinfo endpoint.";
+      };
+      clientId = lib.mkOption {
+        type = lib.types.str;
+        default = "outline";
+        description = "OAuth application id registered at the provider.";
+      };
+      clientSecretFile = lib.mkOption {
+        type = lib.types.str;
+        default = "/run/secrets/outline/oidc-client-secret";
+        description = "File with the OAuth client secret (default: sops secret outline/oidc-client-secret).";
+      };
+    };
+    useSops = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Declare the sops-nix secrets outline/* that the default *File paths point at.";
+    };
+    resources.memoryMax = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "1G";
+      description = "systemd MemoryMax of the outline service (null: no limit).";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    sops.secrets = lib.mkIf cfg.useSops (
+      {
+        "outline/secret-key".owner = config.services.outline.user;
+        "outline/utils-secret".owner = config.services.outline.user;
+      }
+      // lib.optionalAttrs cfg.oidc.enable { "outline/oidc-client-secret".owner = config.services.outline.user; }
+    );
+
+    services.outline = {
+      enable = true;
+      inherit (cfg) package publicUrl port secretKeyFile utilsSecretFile;
+      storage.storageType = "local";
+      oidcAuthentication = lib.mkIf cfg.oidc.enable {
+        inherit (cfg.oidc) authUrl tokenUrl userinfoUrl clientId clientSecretFile;
+        displayName = "GitLab";
+      };
+    };
+    systemd.services.outline = {
+      after = [ "sops-install-secrets.service" ];
+      serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
+    };
+
+    services.nginx.virtualHosts.rave.locations.${path} = {
+      proxyPass = "http://127.0.0.1:${toString cfg.port}/";
+      proxyWebsockets = true;
+    };
+  };
+}

@@ -1,0 +1,189 @@
+# services.rave.penpot: Penpot (frontend, backend, exporter) as OCI containers on the host network,
+# behind nginx at its profile.json path (default /penpot/). Penpot is not packaged in nixpkgs, so the
+# images are pulled on first start (the guest needs network then); pin them by tag or digest.
+# PostgreSQL over TCP as role "penpot" (password set at boot from databasePasswordFile); Valkey local.
+# The containers' secrets reach them through an environment file written at boot from the *File
+# inputs into /run/penpot (root only), never through the Nix store or a command line.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.rave.penpot;
+  rave = config.services.rave;
+  path = rave.servicePaths.Penpot or "/penpot/";
+  envFile = "/run/penpot/secrets.env";
+  common = {
+    PENPOT_PUBLIC_URI = cfg.publicUrl;
+    PENPOT_FLAGS = lib.concatStringsSep " " cfg.flags;
+  };
+  units = map (c: "podman-penpot-${c}.service") [
+    "backend"
+    "frontend"
+    "exporter"
+  ];
+in
+{
+  options.services.rave.penpot = {
+    enable = lib.mkEnableOption "Penpot design tool";
+    version = lib.mkOption {
+      type = lib.types.str;
+      default = "2.17.2";
+      description = "Tag of the penpotapp/{frontend,backend,exporter} images (a @sha256 digest suffix pins them fully).";
+    };
+    publicUrl = lib.mkOption {
+      type = lib.types.str;
+      default = "${rave.publicBaseUrl}${lib.removeSuffix "/" path}";
+      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/penpot"'';
+      description = "PENPOT_PUBLIC_URI: the URL users reach Penpot under.";
+    };
+    frontendPort = lib.mkOption {
+      type = lib.types.port;
+      default = 9001;
+      description = "Local port of the Penpot frontend container; nginx proxies to it.";
+    };
+    flags = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [
+        "enable-login-with-password"
+        "disable-registration"
+        "disable-email-verification"
+      ];
+      description = "PENPOT_FLAGS.";
+    };
+    databasePasswordFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/penpot/db-password";
+      description = "File with the password of PostgreSQL role penpot (default: sops secret penpot/db-password).";
+    };
+    secretKeyFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/secrets/penpot/secret-key";
+      description = "File with PENPOT_SECRET_KEY (default: sops secret penpot/secret-key).";
+    };
+    useSops = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Declare the sops-nix secrets penpot/* that the default *File paths point at.";
+    };
+    resources = {
+      backendMemory = lib.mkOption {
+        type = lib.types.str;
+        default = "2g";
+        description = "Memory limit of the backend container (podman --memory).";
+      };
+      exporterMemory = lib.mkOption {
+        type = lib.types.str;
+        default = "1g";
+        description = "Memory limit of the exporter container (podman --memory).";
+      };
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    sops.secrets = lib.mkIf cfg.useSops {
+      "penpot/db-password" = { };
+      "penpot/secret-key" = { };
+    };
+
+    services.postgresql = {
+      ensureDatabases = [ "penpot" ];
+      ensureUsers = [
+        {
+          name = "penpot";
+          ensureDBOwnership = true;
+        }
+      ];
+    };
+    services.rave.postgresql.rolePasswords.penpot = {
+      passwordFile = cfg.databasePasswordFile;
+      before = units;
+    };
+    services.redis.servers.penpot = {
+      enable = true;
+      port = 6379;
+      bind = "127.0.0.1";
+    };
+
+    systemd.services.penpot-secrets-env = {
+      description = "Write the Penpot containers' secret environment file";
+      before = units;
+      requiredBy = units;
+      after = [ "sops-install-secrets.service" ];
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        RuntimeDirectory = "penpot";
+        RuntimeDirectoryMode = "0700";
+        RuntimeDirectoryPreserve = true;
+        UMask = "0077";
+        LoadCredential = [
+          "db-password:${cfg.databasePasswordFile}"
+          "secret-key:${cfg.secretKeyFile}"
+        ];
+      };
+      script = ''
+        {
+          printf 'PENPOT_DATABASE_PASSWORD=%s\n' "$(${pkgs.coreutils}/bin/cat "$CREDENTIALS_DIRECTORY/db-password")"
+          printf 'PENPOT_SECRET_KEY=%s\n' "$(${pkgs.coreutils}/bin/cat "$CREDENTIALS_DIRECTORY/secret-key")"
+        } > ${envFile}
+      '';
+    };
+
+    virtualisation.podman.enable = true;
+    virtualisation.oci-containers.backend = "podman";
+    virtualisation.oci-containers.containers = {
+      penpot-backend = {
+        image = "docker.io/penpotapp/backend:${cfg.version}";
+        environment = common // {
+          PENPOT_DATABASE_URI = "postgresql://127.0.0.1:5432/penpot";
+          PENPOT_DATABASE_USERNAME = "penpot";
+          PENPOT_REDIS_URI = "redis://127.0.0.1:6379/0";
+          PENPOT_ASSETS_STORAGE_BACKEND = "assets-fs";
+          PENPOT_STORAGE_ASSETS_FS_DIRECTORY = "/opt/data/assets";
+          PENPOT_HTTP_SERVER_PORT = "6060";
+        };
+        environmentFiles = [ envFile ];
+        volumes = [ "/var/lib/penpot/assets:/opt/data/assets" ];
+        extraOptions = [
+          "--network=host"
+          "--memory=${cfg.resources.backendMemory}"
+        ];
+      };
+      penpot-exporter = {
+        image = "docker.io/penpotapp/exporter:${cfg.version}";
+        environment = common // {
+          PENPOT_REDIS_URI = "redis://127.0.0.1:6379/0";
+          PENPOT_HTTP_SERVER_PORT = "6061";
+        };
+        extraOptions = [
+          "--network=host"
+          "--memory=${cfg.resources.exporterMemory}"
+        ];
+      };
+      penpot-frontend = {
+        image = "docker.io/penpotapp/frontend:${cfg.version}";
+        environment = common // {
+          PENPOT_BACKEND_URI = "http://127.0.0.1:6060";
+          PENPOT_EXPORTER_URI = "http://127.0.0.1:6061";
+          PENPOT_HTTP_SERVER_PORT = toString cfg.frontendPort;
+        };
+        volumes = [ "/var/lib/penpot/assets:/opt/data/assets" ];
+        dependsOn = [
+          "penpot-backend"
+          "penpot-exporter"
+        ];
+        extraOptions = [ "--network=host" ];
+      };
+    };
+    systemd.tmpfiles.rules = [ "d /var/lib/penpot/assets 0750 root root -" ];
+
+    services.nginx.virtualHosts.rave.locations.${path} = {
+      proxyPass = "http://127.0.0.1:${toString cfg.frontendPort}/";
+      proxyWebsockets = true;
+      extraConfig = "client_max_body_size 350m;";
+    };
+  };
+}

@@ -1,0 +1,97 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runNix } from '../../packages/nx-nixos/src/nix/command';
+import { loadProfile } from '../../packages/nx-nixos/src/profile/load';
+import { enabledServices } from '../../packages/nx-nixos/src/profile/schema';
+import { describeIfTools } from '../../packages/nx-nixos/src/testing/tools';
+import { REPO_ROOT, readRepoFile, repoNixFiles, repoProfiles } from './repo-nix';
+
+// Offline checks of the flake's Nix code: everything that needs no nixpkgs and no network.
+const describeWithNix = describeIfTools(['nix-instantiate', 'git']);
+
+async function evalJson<T>(expr: string, cwd = REPO_ROOT): Promise<T> {
+  const result = await runNix('nix-instantiate', ['--eval', '--strict', '--json', '--expr', expr], { cwd });
+  if (result.code !== 0) throw new Error(`nix-instantiate --eval ${expr}\n${result.stderrTail.join('\n')}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+const PROFILES_EXPR = 'import ./infra/nixos/lib/profiles.nix { profilesDir = ./profiles; }';
+const SERVICE_FEATURES = ['gitlab', 'mattermost', 'outline', 'n8n', 'penpot', 'monitoring'];
+
+describeWithNix("the flake's Nix files, offline", () => {
+  jest.setTimeout(60_000);
+
+  it('parses every .nix file in the repository', async () => {
+    const files = repoNixFiles();
+    expect(files).toEqual(expect.arrayContaining(['flake.nix', 'infra/nixos/configs/base.nix', 'infra/nixos/tests/minimal.nix']));
+    const failures: string[] = [];
+    for (const file of files) {
+      const result = await runNix('nix-instantiate', ['--parse', file], { cwd: REPO_ROOT });
+      if (result.code !== 0) failures.push(`${file}:\n${result.stderrTail.join('\n')}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('infra/nixos/lib/profiles.nix evaluates to exactly the profile.json files', async () => {
+    const evaluated = await evalJson<Record<string, unknown>>(PROFILES_EXPR);
+    const names = repoProfiles();
+    expect(names).toEqual(expect.arrayContaining(['demo', 'development', 'production']));
+    expect(Object.keys(evaluated).sort()).toEqual(names);
+    for (const name of names) expect(evaluated[name]).toEqual(JSON.parse(readRepoFile(`profiles/${name}/profile.json`)));
+  });
+
+  it('profiles.nix rejects a profile whose name differs from its folder, naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rave-profiles-'));
+    try {
+      mkdirSync(join(dir, 'profiles', 'alpha'), { recursive: true });
+      mkdirSync(join(dir, 'profiles', 'no-metadata'), { recursive: true });
+      writeFileSync(join(dir, 'profiles', 'alpha', 'profile.json'), JSON.stringify({ name: 'beta' }));
+      const expr = `import ${join(REPO_ROOT, 'infra/nixos/lib/profiles.nix')} { profilesDir = ${join(dir, 'profiles')}; }`;
+      await expect(evalJson(expr, dir)).rejects.toThrow(/alpha\/profile\.json: field "name" is "beta" but the folder is "alpha"/);
+      writeFileSync(join(dir, 'profiles', 'alpha', 'profile.json'), JSON.stringify({ name: 'alpha', x: [1, true, null] }));
+      // Folders without profile.json are not profiles.
+      await expect(evalJson(expr, dir)).resolves.toEqual({ alpha: { name: 'alpha', x: [1, true, null] } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the welcome dashboard lists the same services, paths and ports that launch prints', async () => {
+    for (const name of repoProfiles()) {
+      const dashboard = await evalJson<{ name: string; port: string; scheme: string; path: string }[]>(
+        `import ./infra/nixos/lib/services.nix (${PROFILES_EXPR}).${name}`,
+      );
+      const profile = loadProfile(join(REPO_ROOT, 'profiles', name, 'profile.json'));
+      const launch = enabledServices(profile).map(({ name: n, port, scheme, path }) => ({ name: n, port, scheme, path }));
+      expect(dashboard.map(({ name: n, port, scheme, path }) => ({ name: n, port, scheme, path }))).toEqual(launch);
+    }
+  });
+
+  it('each profile.nix enables exactly the services its profile.json features enable', async () => {
+    for (const name of repoProfiles()) {
+      const json = JSON.parse(readRepoFile(`profiles/${name}/profile.json`)) as { features: Record<string, boolean> };
+      const module = await evalJson<{ rave: { profile: unknown }; services: { rave: Record<string, { enable?: boolean }> } }>(
+        `let m = import ./profiles/${name}/profile.nix { }; in { inherit (m) rave; services.rave = m.services.rave; }`,
+      );
+      expect(module.rave.profile).toEqual(json);
+      for (const feature of SERVICE_FEATURES) expect({ feature, enable: module.services.rave[feature]?.enable }).toEqual({ feature, enable: json.features[feature] });
+    }
+  });
+
+  it('the development profile keeps Outline, n8n and Penpot off in 8 GiB and 30 GB', () => {
+    const dev = loadProfile(join(REPO_ROOT, 'profiles/development/profile.json'));
+    expect(dev.features).toMatchObject({ outline: false, n8n: false, penpot: false });
+    expect(dev.resources).toMatchObject({ memoryMiB: 8192, diskGiB: 30 });
+    const production = loadProfile(join(REPO_ROOT, 'profiles/production/profile.json'));
+    expect(SERVICE_FEATURES.filter((f) => production.features[f] !== true)).toEqual([]);
+  });
+
+  it('every image.file is the plain file name the qemu image builder writes (<baseName>.<format>)', () => {
+    for (const name of repoProfiles()) {
+      const { image } = loadProfile(join(REPO_ROOT, 'profiles', name, 'profile.json'));
+      expect(image.kind).toBe('disk');
+      if (image.kind === 'disk') expect(image.file).toMatch(new RegExp(`^[^/]+\\.${image.format}$`));
+    }
+  });
+});

@@ -1,0 +1,464 @@
+/**
+ * Static check of RAVE's own NixOS options, without nixpkgs: collects the option declarations under
+ * `options.<namespace>` in the modules and every place the profiles, configs, tests and modules set
+ * or read an option in those namespaces, and reports uses of options that are not declared.
+ *
+ * It understands the Nix that modules are written in (attribute sets, `let`, lambdas, strings with
+ * interpolation, `inherit`, `lib.mkIf`/`mkMerge` wrappers, let-bound aliases such as
+ * `cfg = config.services.rave.gitlab`, and let-bound helpers that return `lib.mkOption`), not all of
+ * Nix: a value it cannot see through is skipped, never guessed.
+ */
+
+export const RAVE_NAMESPACES: readonly string[][] = [['services', 'rave'], ['security', 'rave'], ['rave']];
+
+type TokenKind = 'ident' | 'string' | 'path' | 'number' | 'op';
+interface Token {
+  kind: TokenKind;
+  text: string;
+  line: number;
+  /** Interpolations of a string, each tokenized. */
+  interps?: Token[][];
+}
+
+/** A value in the source: the attribute sets it contains, whether it declares an option, what it reads. */
+interface Value {
+  attrsets: Binding[][];
+  head?: Segment[];
+  reads: Read[];
+}
+type Segment = string | null; // null: a dynamic segment (`${...}`)
+interface Binding {
+  path: Segment[];
+  value: Value;
+  line: number;
+}
+interface Read {
+  path: Segment[];
+  line: number;
+}
+
+export interface OptionUse {
+  file: string;
+  line: number;
+  path: string[];
+  kind: 'set' | 'read';
+}
+export interface OptionFinding extends OptionUse {
+  message: string;
+}
+
+const IDENT = /[A-Za-z_][A-Za-z0-9_'-]*/y;
+const NUMBER = /[0-9]+(\.[0-9]+)?/y;
+const PATH = /(\.{1,2}|~)?\/[A-Za-z0-9._+\-/]+|<[A-Za-z0-9._+\-/]+>/y;
+const OPS = ['...', '==', '!=', '<=', '>=', '&&', '||', '->', '//', '++', '${'];
+
+export class NixScanError extends Error {}
+
+function tokenize(src: string, file: string, startLine = 1): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  let line = startLine;
+  const fail = (why: string): never => {
+    throw new NixScanError(`${file}:${line}: ${why}`);
+  };
+  // Reads `${ ... }` starting after "${"; returns the tokens and the index after the closing brace.
+  const interpolation = (from: number): [Token[], number] => {
+    let depth = 1;
+    let j = from;
+    while (j < src.length && depth > 0) {
+      const c = src[j];
+      if (c === '"' || (c === "'" && src[j + 1] === "'")) {
+        j = skipString(j);
+        continue;
+      }
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      j++;
+    }
+    if (depth > 0) fail('unterminated ${');
+    const inner = src.slice(from, j - 1);
+    const innerTokens = tokenize(inner, file, line);
+    return [innerTokens, j];
+  };
+  const skipString = (from: number): number => {
+    if (src[from] === '"') {
+      let j = from + 1;
+      while (j < src.length && src[j] !== '"') {
+        if (src[j] === '\\') j++;
+        else if (src[j] === '$' && src[j + 1] === '{') {
+          j = interpolation(j + 2)[1];
+          continue;
+        }
+        j++;
+      }
+      return j + 1;
+    }
+    let j = from + 2;
+    while (j < src.length) {
+      if (src.startsWith("''", j)) {
+        if (src[j + 2] === "'" || src[j + 2] === '$') j += 3;
+        else if (src[j + 2] === '\\') j += 4;
+        else return j + 2;
+        continue;
+      }
+      if (src[j] === '$' && src[j + 1] === '{') {
+        j = interpolation(j + 2)[1];
+        continue;
+      }
+      j++;
+    }
+    return fail('unterminated string');
+  };
+  const readString = (): Token => {
+    const start = i;
+    const startLine = line;
+    const interps: Token[][] = [];
+    const indented = src[i] === "'";
+    let j = indented ? i + 2 : i + 1;
+    for (;;) {
+      if (j >= src.length) fail('unterminated string');
+      if (indented && src.startsWith("''", j)) {
+        if (src[j + 2] === "'" || src[j + 2] === '$') j += 3;
+        else if (src[j + 2] === '\\') j += 4;
+        else {
+          j += 2;
+          break;
+        }
+        continue;
+      }
+      if (!indented && src[j] === '"') {
+        j++;
+        break;
+      }
+      if (!indented && src[j] === '\\') {
+        j += 2;
+        continue;
+      }
+      if (src[j] === '$' && src[j + 1] === '{') {
+        const [inner, next] = interpolation(j + 2);
+        interps.push(inner);
+        j = next;
+        continue;
+      }
+      j++;
+    }
+    const text = src.slice(start, j);
+    line += (text.match(/\n/g) ?? []).length;
+    i = j;
+    return { kind: 'string', text: indented ? text.slice(2, -2) : text.slice(1, -1), line: startLine, interps };
+  };
+
+  while (i < src.length) {
+    const c = src[i];
+    if (c === '\n') {
+      line++;
+      i++;
+    } else if (/\s/.test(c)) i++;
+    else if (c === '#') {
+      while (i < src.length && src[i] !== '\n') i++;
+    } else if (c === '/' && src[i + 1] === '*') {
+      const end = src.indexOf('*/', i + 2);
+      if (end < 0) fail('unterminated comment');
+      line += (src.slice(i, end).match(/\n/g) ?? []).length;
+      i = end + 2;
+    } else if (c === '"' || (c === "'" && src[i + 1] === "'")) tokens.push(readString());
+    else {
+      PATH.lastIndex = i;
+      const path = !src.startsWith('//', i) && (c === '.' || c === '/' || c === '~' || c === '<') && PATH.exec(src);
+      if (path && path.index === i && (c !== '<' || /^<[^ ]+>$/.test(path[0]))) {
+        tokens.push({ kind: 'path', text: path[0], line });
+        i += path[0].length;
+        continue;
+      }
+      IDENT.lastIndex = i;
+      const ident = IDENT.exec(src);
+      if (ident && ident.index === i) {
+        tokens.push({ kind: 'ident', text: ident[0], line });
+        i += ident[0].length;
+        continue;
+      }
+      NUMBER.lastIndex = i;
+      const num = NUMBER.exec(src);
+      if (num && num.index === i) {
+        tokens.push({ kind: 'number', text: num[0], line });
+        i += num[0].length;
+        continue;
+      }
+      const op = OPS.find((o) => src.startsWith(o, i));
+      if (op === '${') {
+        // A dynamic attribute name: `x.${name}` or `${name} = ...`.
+        const [inner, next] = interpolation(i + 2);
+        tokens.push({ kind: 'string', text: '${}', line, interps: [inner] });
+        tokens[tokens.length - 1].text = '\u0000dynamic';
+        i = next;
+        continue;
+      }
+      tokens.push({ kind: 'op', text: op ?? c, line });
+      i += op ? op.length : 1;
+    }
+  }
+  return tokens;
+}
+
+const isOp = (t: Token | undefined, text: string) => t !== undefined && t.kind === 'op' && t.text === text;
+const isKeyword = (t: Token | undefined, text: string) => t !== undefined && t.kind === 'ident' && t.text === text;
+const segmentOf = (t: Token): Segment => (t.kind === 'ident' ? t.text : t.text === '\u0000dynamic' ? null : t.text);
+const OPTION_CONSTRUCTOR = /^mk(Enable|Package)?Option$/;
+
+class Parser {
+  readonly aliases = new Map<string, Segment[]>();
+  readonly factories = new Set<string>();
+  constructor(private readonly tokens: Token[]) {}
+
+  /** Index of the token matching the opener at `open`. */
+  private matching(open: number): number {
+    const pairs: Record<string, string> = { '{': '}', '[': ']', '(': ')' };
+    let depth = 0;
+    for (let j = open; j < this.tokens.length; j++) {
+      const t = this.tokens[j];
+      if (t.kind !== 'op') continue;
+      if (t.text in pairs) depth++;
+      else if (Object.values(pairs).includes(t.text) && --depth === 0) return j;
+    }
+    return this.tokens.length;
+  }
+
+  /** Parses a value from `i` until one of `stops` at depth 0; returns it and the index of the stop. */
+  value(i: number, stops: readonly string[]): [Value, number] {
+    const v: Value = { attrsets: [], reads: [] };
+    let first = true;
+    while (i < this.tokens.length) {
+      const t = this.tokens[i];
+      if (t.kind === 'op' && stops.includes(t.text)) break;
+      if (t.kind === 'ident' && t.text === 'in' && stops.includes('in')) break;
+      if (isOp(t, '{')) {
+        const close = this.matching(i);
+        if (isOp(this.tokens[close + 1], ':') || isOp(this.tokens[close + 1], '@')) {
+          i = close + 2; // lambda with a set pattern: skip it
+          if (isOp(this.tokens[i - 1], '@')) i += 2;
+          continue;
+        }
+        const [bindings] = this.attrsetBody(i + 1, close);
+        v.attrsets.push(bindings);
+        i = close + 1;
+        first = false;
+        continue;
+      }
+      if (isOp(t, '[') || isOp(t, '(')) {
+        const close = this.matching(i);
+        const [inner] = this.value(i + 1, [t.text === '[' ? ']' : ')']);
+        v.attrsets.push(...inner.attrsets);
+        v.reads.push(...inner.reads);
+        if (first && inner.head) v.head = inner.head;
+        i = close + 1;
+        first = false;
+        continue;
+      }
+      if (isKeyword(t, 'let')) {
+        const [bindings, end] = this.bindings(i + 1, ['in']);
+        this.learnLet(bindings);
+        for (const b of bindings) v.reads.push(...b.value.reads);
+        i = end + 1;
+        continue;
+      }
+      if (t.kind === 'ident' && isOp(this.tokens[i + 1], ':')) {
+        i += 2; // lambda with a plain argument
+        continue;
+      }
+      if (t.kind === 'ident' && !['rec', 'with', 'assert', 'if', 'then', 'else', 'or', 'inherit'].includes(t.text)) {
+        const [path, next] = this.selectPath(i);
+        v.reads.push({ path, line: t.line });
+        if (first) v.head = path;
+        i = next;
+        first = false;
+        continue;
+      }
+      if (t.kind === 'string') this.readInterpolations(t, v);
+      if (!isKeyword(t, 'rec')) first = false;
+      i++;
+    }
+    return [v, i];
+  }
+
+  private readInterpolations(t: Token, v: Value) {
+    for (const inner of t.interps ?? []) {
+      const [iv] = new SubParser(inner, this).value(0, []);
+      v.reads.push(...iv.reads);
+    }
+  }
+
+  private selectPath(i: number): [Segment[], number] {
+    const path: Segment[] = [this.tokens[i].text];
+    i++;
+    while (isOp(this.tokens[i], '.') && this.tokens[i + 1] && ['ident', 'string'].includes(this.tokens[i + 1].kind)) {
+      path.push(segmentOf(this.tokens[i + 1]));
+      i += 2;
+    }
+    return [path, i];
+  }
+
+  private attrsetBody(i: number, close: number): [Binding[], number] {
+    const [bindings] = this.bindings(i, ['}'], close);
+    return [bindings, close];
+  }
+
+  /** `name.path = value;` and `inherit ...;` bindings until a stop token. */
+  bindings(i: number, stops: readonly string[], limit = this.tokens.length): [Binding[], number] {
+    const out: Binding[] = [];
+    while (i < limit) {
+      const t = this.tokens[i];
+      if ((t.kind === 'op' && stops.includes(t.text)) || (stops.includes('in') && isKeyword(t, 'in'))) break;
+      if (isKeyword(t, 'inherit')) {
+        let j = i + 1;
+        let from: Segment[] | undefined;
+        if (isOp(this.tokens[j], '(')) {
+          const close = this.matching(j);
+          const [fv] = this.value(j + 1, [')']);
+          from = fv.head;
+          j = close + 1;
+        }
+        while (j < limit && !isOp(this.tokens[j], ';')) {
+          const name = this.tokens[j];
+          const read = { path: from ? [...from, segmentOf(name)] : [segmentOf(name)], line: name.line };
+          out.push({ path: [segmentOf(name)], value: { attrsets: [], reads: [read], head: read.path }, line: name.line });
+          j++;
+        }
+        i = j + 1;
+        continue;
+      }
+      const path: Segment[] = [];
+      let j = i;
+      while (j < limit && !isOp(this.tokens[j], '=')) {
+        const seg = this.tokens[j];
+        if (seg.kind === 'ident' || seg.kind === 'string') {
+          path.push(segmentOf(seg));
+          if (seg.kind === 'string') this.readInterpolations(seg, { attrsets: [], reads: [] });
+        } else if (!isOp(seg, '.')) throw new NixScanError(`line ${seg.line}: unexpected "${seg.text}" in an attribute path`);
+        j++;
+      }
+      const [value, end] = this.value(j + 1, [';']);
+      out.push({ path, value, line: t.line });
+      i = end + 1;
+    }
+    return [out, i];
+  }
+
+  private learnLet(bindings: Binding[]) {
+    for (const b of bindings) {
+      if (b.path.length !== 1 || b.path[0] === null) continue;
+      const name = b.path[0];
+      const v = b.value;
+      if (v.head && v.head[0] === 'config' && v.reads.length === 1 && v.attrsets.length === 0) this.aliases.set(name, v.head.slice(1));
+      else if (v.head && v.head[0] !== null && this.aliases.has(v.head[0]) && v.reads.length === 1 && v.attrsets.length === 0)
+        this.aliases.set(name, [...this.aliases.get(v.head[0])!, ...v.head.slice(1)]);
+      if (v.reads.some((r) => OPTION_CONSTRUCTOR.test(String(r.path[r.path.length - 1])))) this.factories.add(name);
+    }
+  }
+
+  isOption(v: Value): boolean {
+    const head = v.head;
+    if (!head) return false;
+    const last = head[head.length - 1];
+    return (typeof last === 'string' && OPTION_CONSTRUCTOR.test(last)) || (head.length === 1 && this.factories.has(String(head[0])));
+  }
+}
+
+/** Parses an interpolation with the aliases and helpers of the enclosing file. */
+class SubParser extends Parser {
+  constructor(tokens: Token[], parent: Parser) {
+    super(tokens);
+    for (const [k, v] of parent.aliases) this.aliases.set(k, v);
+    for (const f of parent.factories) this.factories.add(f);
+  }
+}
+
+export interface ParsedModuleFile {
+  file: string;
+  declarations: { path: string[]; line: number }[];
+  uses: OptionUse[];
+}
+
+const startsWith = (path: readonly Segment[], prefix: readonly string[]) => prefix.every((p, k) => path[k] === p);
+const inNamespace = (path: readonly Segment[]) => RAVE_NAMESPACES.some((ns) => startsWith(path, ns));
+const leadsToNamespace = (path: readonly Segment[]) => RAVE_NAMESPACES.some((ns) => path.length < ns.length && startsWith(ns, path as string[]));
+const known = (path: Segment[]): string[] => {
+  const end = path.indexOf(null);
+  return (end < 0 ? path : path.slice(0, end)) as string[];
+};
+
+/** Option declarations and uses of one Nix file (a module, a profile, a test with `nodes.*` modules). */
+export function scanModuleFile(file: string, source: string): ParsedModuleFile {
+  const parser = new Parser(tokenize(source, file));
+  const [top] = parser.value(0, []);
+  const result: ParsedModuleFile = { file, declarations: [], uses: [] };
+
+  const declare = (prefix: Segment[], v: Value, line: number) => {
+    if (parser.isOption(v)) {
+      result.declarations.push({ path: known(prefix), line });
+      return;
+    }
+    for (const set of v.attrsets) for (const b of set) declare([...prefix, ...b.path], b.value, b.line);
+  };
+  // A set literal (bare or wrapped, e.g. lib.mkIf cond { ... }) sets the options inside it; anything
+  // else sets the option at `prefix` itself.
+  const use = (prefix: Segment[], v: Value, line: number) => {
+    if (inNamespace(prefix)) {
+      if (v.attrsets.length === 0) result.uses.push({ file, line, path: known(prefix), kind: 'set' });
+      for (const set of v.attrsets) for (const b of set) use([...prefix, ...b.path], b.value, b.line);
+    } else if (leadsToNamespace(prefix)) for (const set of v.attrsets) for (const b of set) use([...prefix, ...b.path], b.value, b.line);
+  };
+  const moduleBody = (bindings: Binding[]) => {
+    for (const b of bindings) {
+      const [root] = b.path;
+      if (root === 'options') declare(b.path.slice(1), b.value, b.line);
+      else if (root === 'config') {
+        if (b.path.length === 1) for (const set of b.value.attrsets) for (const c of set) use(c.path, c.value, c.line);
+        else use(b.path.slice(1), b.value, b.line);
+      } else if (!['imports', 'meta', 'disabledModules', '_file', 'key'].includes(String(root))) use(b.path, b.value, b.line);
+    }
+  };
+
+  for (const set of top.attrsets) {
+    const nodes = set.filter((b) => b.path[0] === 'nodes');
+    if (nodes.length > 0) for (const n of nodes) for (const body of n.value.attrsets) moduleBody(body);
+    else moduleBody(set);
+  }
+
+  const collectReads = (v: Value, out: Read[]) => {
+    out.push(...v.reads);
+    for (const set of v.attrsets) for (const b of set) collectReads(b.value, out);
+  };
+  const reads: Read[] = [];
+  collectReads(top, reads);
+  for (const r of reads) {
+    const [root, ...rest] = r.path;
+    let resolved: Segment[] | undefined;
+    if (root === 'config') resolved = rest;
+    else if (root !== null && parser.aliases.has(root)) resolved = [...parser.aliases.get(root)!, ...rest];
+    if (resolved && inNamespace(resolved)) result.uses.push({ file, line: r.line, path: known(resolved), kind: 'read' });
+  }
+  return result;
+}
+
+/** Uses of options (set or read) that no module declares. */
+export function undeclaredUses(files: readonly ParsedModuleFile[]): OptionFinding[] {
+  const declared = files.flatMap((f) => f.declarations.map((d) => d.path.join('.')));
+  const findings: OptionFinding[] = [];
+  for (const use of files.flatMap((f) => f.uses)) {
+    const dotted = use.path.join('.');
+    const hit = declared.some((d) => dotted === d || dotted.startsWith(`${d}.`));
+    if (hit) continue;
+    const group = declared.some((d) => d.startsWith(`${dotted}.`));
+    if (group && use.kind === 'read') continue; // reading a group of options (e.g. cfg = config.services.rave.gitlab) is fine
+    const parent = use.path.slice(0, -1).join('.');
+    const siblings = declared.filter((d) => d.startsWith(`${parent}.`)).map((d) => d.slice(parent.length + 1).split('.')[0]);
+    findings.push({
+      ...use,
+      message: group
+        ? `${dotted} is a group of options, not an option: set one of its options instead`
+        : `no module declares the option ${dotted}` +
+          (siblings.length ? `; ${parent} has: ${[...new Set(siblings)].sort().join(', ')}` : ''),
+    });
+  }
+  return findings;
+}
