@@ -157,7 +157,7 @@ export function commandLines(code: readonly MarkdownCode[]): Array<{ text: strin
       let text = lines[i];
       const start = i;
       while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i];
-      if (/^\s*#/.test(text)) continue;
+      if (/^\s*(#|$)/.test(text)) continue;
       out.push({ text: text.replace(/\s#.*$/, ''), line: block.line + start, inline: false });
     }
   }
