@@ -173,10 +173,8 @@ in
       };
     };
 
-    services.postgresql = {
-      enable = true;
-      package = lib.mkDefault pkgs.postgresql_16;
-    };
+    # The PostgreSQL major version follows system.stateVersion (NixOS's default for that release).
+    services.postgresql.enable = true;
     systemd.services = lib.mapAttrs' roleUnit cfg.postgresql.rolePasswords // {
       rave-tls-selfsigned = {
         description = "Generate a self-signed TLS certificate for nginx when none is installed";

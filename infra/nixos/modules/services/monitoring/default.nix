@@ -133,6 +133,7 @@ in
         users.allow_sign_up = false;
         analytics.reporting_enabled = false;
       };
+      provision.enable = true;
       provision.datasources.settings.datasources = [
         {
           name = "Prometheus";

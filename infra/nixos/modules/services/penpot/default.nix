@@ -41,8 +41,8 @@ in
     };
     frontendPort = lib.mkOption {
       type = lib.types.port;
-      default = 9001;
-      description = "Local port of the Penpot frontend container; nginx proxies to it.";
+      default = 8080;
+      description = "Port the frontend container listens on (host network; 8080 in the upstream image); nginx proxies to it.";
     };
     flags = lib.mkOption {
       type = lib.types.listOf lib.types.str;
@@ -168,7 +168,6 @@ in
         environment = common // {
           PENPOT_BACKEND_URI = "http://127.0.0.1:6060";
           PENPOT_EXPORTER_URI = "http://127.0.0.1:6061";
-          PENPOT_HTTP_SERVER_PORT = toString cfg.frontendPort;
         };
         volumes = [ "/var/lib/penpot/assets:/opt/data/assets" ];
         dependsOn = [
