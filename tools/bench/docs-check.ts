@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDocs } from '../../packages/nx-nixos/src/checks/docs/check';
 import { generateDocsTree } from '../../packages/nx-nixos/src/checks/docs/fixture-tree';
@@ -28,6 +28,8 @@ function git(root: string, args: string[]) {
 
 function main() {
   const root = mkdtempSync(join(tmpdir(), 'docs-check-bench-'));
+  // The machine is shared: record how busy it was, since that moves every figure.
+  const loadBefore = loadavg()[0];
   try {
     const tree = generateDocsTree(root, { pages: PAGES, linksPerPage: LINKS_PER_PAGE, seed: 2026 });
     git(root, ['init', '-q']);
@@ -67,6 +69,7 @@ function main() {
     const cliMedian = median(cli);
     writeResults('docs-check', {
       tree: { pages: tree.files, links: tree.links },
+      loadAverage1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0].toFixed(2)) },
       runs: RUNS,
       docsCheck: {
         inProcessAllRulesMs: { median: Math.round(median(inProcess)), runs: inProcess.map(Math.round) },
@@ -82,7 +85,12 @@ function main() {
         identical: same,
       },
       speedup: { cliVsRemarkCli: Number((remark.ms / cliMedian).toFixed(1)) },
-      targets: { cliAtMost3s: cliMedian <= 3000, atLeast10xFaster: remark.ms / cliMedian >= 10, sameFindings: same },
+      targets: {
+        inProcessAtMost3s: median(inProcess) <= 3000,
+        cliAtMost3s: cliMedian <= 3000,
+        atLeast10xFaster: remark.ms / cliMedian >= 10,
+        sameFindings: same,
+      },
     });
     if (!same) process.exitCode = 1;
   } finally {

@@ -69,6 +69,14 @@ describe('parseMarkdown: links', () => {
     expect(link).toMatchObject({ target: 'my page.md#über', raw: 'my%20page.md#%C3%BCber' });
   });
 
+  it('follows <a href> and <img src> in HTML blocks, as GitHub does', () => {
+    const text = '# T\n\n<p align="center">\n  <img src="docs/logo.png" alt="logo">\n  <a href=\'docs/README.md?x=1&amp;y=2#top\'>docs</a>\n</p>\n';
+    expect(parseMarkdown(text).links.map(({ kind, target, line }) => ({ kind, target, line }))).toEqual([
+      { kind: 'image', target: 'docs/logo.png', line: 4 },
+      { kind: 'link', target: 'docs/README.md?x=1&y=2#top', line: 5 },
+    ]);
+  });
+
   it('collects explicit HTML anchors (<a id>, <a name>) next to heading slugs', () => {
     const parsed = parseMarkdown('# Top\n\n<a id="Block-Id"></a>\n\nText <a name="inline-name">here</a>.\n');
     expect([...parsed.anchors].sort()).toEqual(['block-id', 'inline-name', 'top']);

@@ -79,7 +79,11 @@ for (const name of ['link', 'image'] as const) {
   });
 }
 
+// <a href> and <img src> in HTML blocks (README headers): GitHub follows them like Markdown links.
+const HTML_LINK = /<(a|img)\b[^>]*?\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
 const HTML_ANCHOR = /<[a-z][a-z0-9-]*\b[^>]*?\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+
+const decodeEntities = (text: string) => (text.includes('&') ? md.utils.unescapeAll(text) : text);
 
 function decodeTarget(href: string): string {
   if (!href.includes('%')) return href;
@@ -138,6 +142,18 @@ export function parseMarkdown(source: string): ParsedMarkdown {
     for (const m of html.matchAll(HTML_ANCHOR)) result.anchors.add((m[1] ?? m[2] ?? m[3]).toLowerCase());
   };
 
+  const addHtmlLinks = (html: string, firstLine: number) => {
+    if (!/<(a|img)\b/i.test(html)) return;
+    for (const m of html.matchAll(HTML_LINK)) {
+      const href = m[2] ?? m[3] ?? '';
+      if (!href) continue;
+      let line = firstLine;
+      for (let i = 0; i < (m.index ?? 0); i++) if (html.charCodeAt(i) === 10) line++;
+      const kind = m[1].toLowerCase() === 'img' ? 'image' : 'link';
+      result.links.push(locate({ kind, target: decodeTarget(decodeEntities(href)), line, text: '' }, href));
+    }
+  };
+
   let headingLevel = 0;
   let headingLine = 0;
   // Table cells have no map of their own: they are on the line of the last block token that has one.
@@ -160,6 +176,7 @@ export function parseMarkdown(source: string): ParsedMarkdown {
         break;
       case 'html_block':
         addHtmlAnchors(token.content);
+        addHtmlLinks(token.content, line);
         if (!/^\s*<!--/.test(token.content) && !/^\s*<a\s[^>]*>\s*(<\/a>)?\s*$/i.test(token.content)) result.substantialBlocks++;
         break;
       case 'table_open':

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
-import { loadAllowlistFile } from '../../report/allowlist-file';
 import { EXIT, exitCodeFor, type Finding, type Severity } from '../../report/finding';
 import { formatReport, type ReportFormat } from '../../report/format';
 import { writeFileAtomic } from '../../fs/atomic';
@@ -49,7 +48,10 @@ const toFinding = ({ edit: _edit, ...finding }: DocsFinding): Finding => finding
 /** Loads the tree, checks it, applies --fix, filters by the allowlist and formats: what the executor and CLI share. */
 export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCheckRun> {
   const docsDir = options.docsDir === '.' ? '' : options.docsDir.replace(/^\.\//, '').replace(/\/+$/, '');
-  const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlistFile(join(options.root, options.allowlist)) : [];
+  // zod (the allowlist schema) costs startup time; load it only when there is an allowlist.
+  const allowlist: AllowlistEntry[] = options.allowlist
+    ? (await import('../../report/allowlist-file')).loadAllowlistFile(join(options.root, options.allowlist))
+    : [];
   const load = async () => {
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE });
     const input: DocsCheckInput = {
