@@ -6,20 +6,28 @@ import { checkStructure } from './structure';
 import { checkStubs } from './stubs';
 import type { DocsCheckInput, DocsCheckResult, DocsContext, DocsFinding } from './types';
 
-export function createContext(input: DocsCheckInput, preParsed?: ReadonlyMap<string, ParsedMarkdown>): DocsContext {
-  const parsed = new Map<string, ParsedMarkdown | undefined>(preParsed ?? []);
-  const resolved = new Map<string, Resolved>();
+export function createContext(input: DocsCheckInput): DocsContext {
+  const parsed = new Map<string, ParsedMarkdown | undefined>();
+  // Resolution depends only on the page's folder (or the page, for same-page anchors).
+  const byFolder = new Map<string, Map<string, Resolved>>();
+  let lastFrom = '';
+  let lastFolder: Map<string, Resolved> | undefined;
   return {
     input,
     dirs: foldersOf(input.files),
     resolve(from, target, image) {
-      // Same-page anchors depend on the page; anything else only on its folder.
       if (target === '' || target.startsWith('#') || target.startsWith('?')) return resolveLink(from, target, image);
-      const key = `${from.slice(0, from.lastIndexOf('/') + 1)}\0${target}\0${image ? 1 : 0}`;
-      let hit = resolved.get(key);
+      if (from !== lastFrom || !lastFolder) {
+        const folder = from.slice(0, from.lastIndexOf('/') + 1);
+        lastFolder = byFolder.get(folder);
+        if (!lastFolder) byFolder.set(folder, (lastFolder = new Map()));
+        lastFrom = from;
+      }
+      const key = image ? `\0${target}` : target;
+      let hit = lastFolder.get(key);
       if (!hit) {
         hit = resolveLink(from, target, image);
-        resolved.set(key, hit);
+        lastFolder.set(key, hit);
       }
       return hit;
     },
@@ -33,12 +41,9 @@ export function createContext(input: DocsCheckInput, preParsed?: ReadonlyMap<str
   };
 }
 
-/**
- * Runs every docs rule over the given tree. Pure: the caller reads files and the project graph
- * (and may pass pages it already parsed, e.g. on several cores).
- */
-export function checkDocs(input: DocsCheckInput, preParsed?: ReadonlyMap<string, ParsedMarkdown>): DocsCheckResult {
-  const ctx = createContext(input, preParsed);
+/** Runs every docs rule over the given tree. Pure: the caller reads files and the project graph. */
+export function checkDocs(input: DocsCheckInput): DocsCheckResult {
+  const ctx = createContext(input);
   const disabled = new Set(input.disabledRules ?? []);
   const notes: string[] = [];
   let findings: DocsFinding[] = [];

@@ -79,6 +79,8 @@ function rewrite(from: string, link: MarkdownLink, newPath: string, hash: string
   return link.raw ? { file: from, line: link.line, from: link.raw, to: relativeLink(from, newPath) + (hash ? `#${hash}` : '') } : undefined;
 }
 
+const at = (file: string, link: MarkdownLink) => ({ file, line: link.line, ...(link.column ? { column: link.column } : {}), subject: link.target });
+
 /** docs/missing-file, docs/missing-anchor, docs/escapes-repo and docs/moved-page for one file. */
 export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
   const parsed = ctx.parse(file);
@@ -86,13 +88,12 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
   const findings: DocsFinding[] = [];
   const { files, moved = {} } = ctx.input;
   for (const link of parsed.links) {
-    const where = { file, line: link.line, ...(link.column ? { column: link.column } : {}), subject: link.target };
-    const what = link.kind === 'image' ? 'Image' : 'Link';
     const resolved = ctx.resolve(file, link.target, link.kind === 'image');
     if (resolved.kind === 'external') continue;
+    const what = link.kind === 'image' ? 'Image' : 'Link';
     if (resolved.kind === 'escapes') {
       findings.push({
-        ...where,
+        ...at(file, link),
         rule: 'docs/escapes-repo',
         severity: 'error',
         message: `${what} "${link.target}" leaves the repository (resolves to ${resolved.path}).`,
@@ -105,7 +106,7 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
     if (movedTo !== undefined) {
       const edit = rewrite(file, link, movedTo, hash);
       findings.push({
-        ...where,
+        ...at(file, link),
         rule: 'docs/moved-page',
         severity: 'error',
         message: `${what} "${link.target}" points to ${path}, which moved to ${movedTo}.`,
@@ -118,7 +119,7 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
     if (!exists) {
       const suggestion = suggestFile(ctx, path);
       findings.push({
-        ...where,
+        ...at(file, link),
         rule: 'docs/missing-file',
         severity: 'error',
         message: `${what} "${link.target}" points to ${path}, which does not exist.`,
@@ -135,7 +136,7 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
     if (target.anchors.has(anchor)) continue;
     const suggestion = closest(anchor, [...target.anchors], 0.6);
     findings.push({
-      ...where,
+      ...at(file, link),
       rule: 'docs/missing-anchor',
       severity: 'error',
       message: `${what} "${link.target}": ${page === file ? 'this page' : page} has no heading or anchor "#${hash}".`,

@@ -70,7 +70,7 @@ for (const name of ['link', 'image'] as const) {
       for (let i = before; i < state.tokens.length; i++) {
         const token = state.tokens[i];
         if (token.type === (name === 'link' ? 'link_open' : 'image')) {
-          token.meta = { ...(token.meta ?? {}), offset: start };
+          (token.meta ??= {}).offset = start;
           break;
         }
       }
