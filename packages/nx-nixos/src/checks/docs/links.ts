@@ -1,8 +1,8 @@
-import type { MarkdownLink } from './markdown';
 import { posix } from 'node:path';
+import type { MarkdownLink } from './markdown';
 import { folderPage, isMarkdown, relativeLink } from './paths';
-import type { DocsContext, DocsFinding } from './types';
 import { closest } from './suggest';
+import type { DocsContext, DocsFinding } from './types';
 
 export interface LocalLink {
   from: string;
