@@ -30,7 +30,7 @@ export const pageOf = (ctx: DocsContext, path: string) =>
 interface FileIndex {
   byDir: Map<string, string[]>;
   byName: Map<string, string[]>;
-  suggestions: Map<string, string | undefined>;
+  suggestions: Map<string, Suggestion | undefined>;
 }
 const fileIndexes = new WeakMap<DocsContext, FileIndex>();
 /** Above this many files in a folder, typo suggestions would cost more than the check itself. */
@@ -56,20 +56,26 @@ function fileIndex(ctx: DocsContext): FileIndex {
   return index;
 }
 
+interface Suggestion {
+  path: string;
+  /** The only file of that name under the same top folder: the page moved there, so --fix may follow it. */
+  moved: boolean;
+}
+
 /** A file with the same name elsewhere (the page moved), else a similarly named one in the same folder (a typo). */
-function suggestFile(ctx: DocsContext, path: string): string | undefined {
+function suggestFile(ctx: DocsContext, path: string): Suggestion | undefined {
   const index = fileIndex(ctx);
   if (index.suggestions.has(path)) return index.suggestions.get(path);
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
-  // Same name elsewhere under the same top folder: the page moved.
   const top = path.slice(0, path.indexOf('/') + 1);
-  let suggestion = top ? index.byName.get(name.toLowerCase())?.find((c) => c.startsWith(top)) : undefined;
+  const sameName = top ? (index.byName.get(name.toLowerCase()) ?? []).filter((c) => c.startsWith(top)) : [];
+  let suggestion: Suggestion | undefined = sameName.length ? { path: sameName[0], moved: sameName.length === 1 } : undefined;
   const siblings = index.byDir.get(slash === -1 ? '' : path.slice(0, slash)) ?? [];
   if (!suggestion && siblings.length <= MAX_FUZZY_FOLDER) {
     const byName = new Map(siblings.map((c) => [posix.basename(c), c]));
     const best = closest(name, byName.keys(), 0.7);
-    suggestion = best === undefined ? undefined : byName.get(best);
+    if (best !== undefined) suggestion = { path: byName.get(best)!, moved: false };
   }
   index.suggestions.set(path, suggestion);
   return suggestion;
@@ -118,12 +124,18 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
     const exists = files.has(path) || ctx.dirs.has(path);
     if (!exists) {
       const suggestion = suggestFile(ctx, path);
+      const edit = suggestion?.moved ? rewrite(file, link, suggestion.path, hash) : undefined;
       findings.push({
         ...at(file, link),
         rule: 'docs/missing-file',
         severity: 'error',
         message: `${what} "${link.target}" points to ${path}, which does not exist.`,
-        fix: suggestion ? `Did you mean ${relativeLink(file, suggestion)}?` : 'Fix the path or remove the link.',
+        fix: !suggestion
+          ? 'Fix the path or remove the link.'
+          : edit
+            ? `It moved: link to ${edit.to} (--fix does this).`
+            : `Did you mean ${relativeLink(file, suggestion.path)}?`,
+        ...(edit ? { edit } : {}),
       });
       continue;
     }

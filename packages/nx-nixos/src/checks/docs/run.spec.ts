@@ -52,6 +52,15 @@ describe('runDocsCheck --fix', () => {
     expect(run.messages).toContain('Fixed 6 finding(s) in 1 file(s).');
   });
 
+  it('follows a page that moved: the only file of that name under the same top folder', async () => {
+    const root = copyFixture('links');
+    writeFileSync(join(root, 'docs/how-to/missing-page.md'), '# Moved here\n');
+    const run = await runDocsCheck({ root, docsDir: 'docs', fix: true, disabledRules: ['docs/orphan'] });
+    expect(readFileSync(join(root, 'docs/reference/links.md'), 'utf8')).toContain('Broken file: [missing](../how-to/missing-page.md).');
+    expect(run.findings.some((f) => f.subject === 'missing-page.md')).toBe(false);
+    expect(run.fixed).toEqual([{ file: 'docs/reference/links.md', line: 12, from: 'missing-page.md', to: '../how-to/missing-page.md' }]);
+  });
+
   it('points links at the page a stub points to', async () => {
     const root = copyFixture('stubs');
     await runDocsCheck({ root, docsDir: 'docs', fix: true });
