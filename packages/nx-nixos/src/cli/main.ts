@@ -8,6 +8,7 @@ export interface CliCommand {
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   'docs-check': async () => (await import('./docs-check')).command,
   help: async () => (await import('./help')).command,
+  hygiene: async () => (await import('./hygiene')).command,
   reference: async () => (await import('./reference')).command,
   schema: async () => (await import('./schema')).command,
 };

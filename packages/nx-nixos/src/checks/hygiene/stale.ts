@@ -1,0 +1,43 @@
+import type { Finding } from '../../report/finding';
+import { HYGIENE_RULE_TABLE } from './rules';
+import { positions } from './text';
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Files that name folders for Git or Nx itself rather than referring to their content. */
+const EXEMPT = /(^|\/)(\.gitignore|\.gitattributes|\.dockerignore|\.prettierignore|nx\.json|project\.json)$/;
+
+/**
+ * One matcher for all legacy folders: a path that starts with the folder (optionally after ./ or ../).
+ * A one-segment folder must be followed by "/" ("legacy/x.nix", not the word "legacy").
+ */
+export function legacyMatcher(folders: readonly string[]): RegExp | undefined {
+  const names = folders.map((f) => f.replace(/^\.\//, '').replace(/\/+$/, '')).filter(Boolean);
+  if (names.length === 0) return undefined;
+  const alternatives = names.map((n) => (n.includes('/') ? `${escape(n)}(?![\\w-])` : `${escape(n)}(?=/)`));
+  return new RegExp(`(?<![\\w./-])(?:\\.\\.?/)*(${alternatives.join('|')})`, 'g');
+}
+
+/** stale/legacy-reference: live files (outside the legacy folders) that still point into them. */
+export function checkLegacyReferences(file: string, text: string, folders: readonly string[], matcher = legacyMatcher(folders)): Finding[] {
+  if (!matcher || EXEMPT.test(file)) return [];
+  if (folders.some((f) => file.startsWith(`${f.replace(/\/+$/, '')}/`))) return [];
+  let at: ReturnType<typeof positions> | undefined;
+  const findings: Finding[] = [];
+  for (const match of text.matchAll(matcher)) {
+    at ??= positions(text);
+    const { line, column } = at(match.index);
+    const lineText = text.slice(match.index - column + 1).split('\n', 1)[0].trim();
+    findings.push({
+      rule: 'stale/legacy-reference',
+      severity: HYGIENE_RULE_TABLE['stale/legacy-reference'].severity,
+      file,
+      line,
+      column,
+      message: `Refers to the legacy folder ${match[1]}/ ("${match[0]}").`,
+      fix: `Point it at the current location, or drop the reference; ${match[1]}/ is kept only as an archive.`,
+      subject: lineText.slice(0, 200),
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { git } from '../git/git';
+import type { CliCommand } from './main';
+
+const HELP = `Usage: nx-nixos hygiene [DIR] [options]
+
+Checks the Git working tree DIR (default: the repository of the current folder) for VM disk
+images outside the artifacts folder, large files outside Git LFS, broken LFS pointers, plaintext
+secrets (Nix options, SOPS files, private keys, well-known tokens) and references to legacy folders.
+Options of the @rave/nx-nixos plugin in DIR/nx.json ("hygiene": {...}) apply; flags override them.
+
+Options:
+  --format FORMAT        text | json | sarif | github (default: text)
+  --output FILE          write the report to FILE atomically; print a summary instead
+  --allowlist FILE       JSON allowlist of accepted findings, relative to DIR
+  --fail-level LEVEL     error | warning | note: lowest severity that fails (default: error)
+  --base-ref REF         budget for files added since REF (size/large-new), e.g. origin/main
+  --legacy DIR           a legacy folder that must not be referenced; repeatable
+  --rule ID=LEVEL        set a rule to error | warning | note | off; repeatable
+  --tracked-only         leave out untracked and ignored files
+  --scope profile --profile-root DIR   check only a profile folder and the Nix files it reads
+
+Exit codes: 0 no findings at the fail level, 1 findings, 2 the check could not run.
+As a pre-commit hook (.git/hooks/pre-commit):  exec npx nx-nixos hygiene --tracked-only`;
+
+/** The hygiene options of the @rave/nx-nixos entry in nx.json, when there is one. */
+function pluginHygieneOptions(root: string): Record<string, unknown> {
+  const file = join(root, 'nx.json');
+  if (!existsSync(file)) return {};
+  let nx: { plugins?: unknown[] };
+  try {
+    nx = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message}).`);
+  }
+  for (const entry of nx.plugins ?? []) {
+    if (entry && typeof entry === 'object' && (entry as { plugin?: string }).plugin === '@rave/nx-nixos') {
+      const hygiene = (entry as { options?: { hygiene?: unknown } }).options?.hygiene;
+      if (hygiene !== undefined && (typeof hygiene !== 'object' || hygiene === null || Array.isArray(hygiene)))
+        throw new Error(`${file}: plugins[@rave/nx-nixos].options.hygiene must be an object of hygiene options.`);
+      return (hygiene as Record<string, unknown>) ?? {};
+    }
+  }
+  return {};
+}
+
+export const command: CliCommand = {
+  summary: 'Check the repository for stray VM images, files that belong in LFS, plaintext secrets and stale references.',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        output: { type: 'string' },
+        allowlist: { type: 'string' },
+        'fail-level': { type: 'string' },
+        'base-ref': { type: 'string' },
+        legacy: { type: 'string', multiple: true },
+        rule: { type: 'string', multiple: true },
+        'tracked-only': { type: 'boolean' },
+        scope: { type: 'string' },
+        'profile-root': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (positionals.length > 1) throw new Error(`expected one repository folder, got ${positionals.join(' ')}.`);
+    const dir = resolve(positionals[0] ?? '.');
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder; pass the repository to check.`);
+    let root: string;
+    try {
+      root = git(dir, ['rev-parse', '--show-toplevel']).trim();
+    } catch {
+      throw new Error(`${dir} is not inside a Git working tree: hygiene lists files with git ls-files.`);
+    }
+    const options: Record<string, unknown> = { ...pluginHygieneOptions(root) };
+    const set = (key: string, value: unknown) => {
+      if (value !== undefined) options[key] = value;
+    };
+    set('format', values.format);
+    set('output', values.output === undefined ? undefined : resolve(values.output));
+    set('allowlist', values.allowlist);
+    set('failLevel', values['fail-level']);
+    set('baseRef', values['base-ref']);
+    set('scope', values.scope);
+    set('profileRoot', values['profile-root']);
+    if (values.legacy) options.legacyFolders = values.legacy;
+    if (values['tracked-only']) options.untracked = false;
+    if (values.rule) {
+      const rules: Record<string, string> = { ...((options.rules as Record<string, string>) ?? {}) };
+      for (const pair of values.rule) {
+        const [id, level, extra] = pair.split('=');
+        if (!id || !level || extra !== undefined) throw new Error(`--rule ${pair}: expected ID=LEVEL, e.g. --rule size/large=off.`);
+        rules[id] = level;
+      }
+      options.rules = rules;
+    }
+    const { runHygiene } = await import('../checks/hygiene/run');
+    const run = runHygiene(root, options);
+    process.stdout.write(run.stdout);
+    for (const message of run.messages) console.error(message);
+    return run.exitCode;
+  },
+};
