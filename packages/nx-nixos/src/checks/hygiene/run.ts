@@ -1,4 +1,4 @@
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
 import { loadAllowlistFile } from '../../report/allowlist-file';
@@ -26,7 +26,11 @@ export interface HygieneRun {
 export function runHygiene(root: string, input: unknown): HygieneRun {
   const options: HygieneOptions = parseHygieneOptions(input);
   const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlistFile(join(root, options.allowlist)) : [];
-  const scan = scanRepository(root, options);
+  const target = options.output && (isAbsolute(options.output) ? options.output : join(root, options.output));
+  const reportPath = target && relative(root, target).split('\\').join('/');
+  // The report of the last run quotes findings; it is not itself a finding.
+  const scanOptions = reportPath && !reportPath.startsWith('..') ? { ...options, exclude: [...options.exclude, reportPath] } : options;
+  const scan = scanRepository(root, scanOptions);
   const { kept, suppressed, unused } = applyAllowlist(scan.findings, allowlist);
   const messages = [...scan.notes];
   const scanned = new Set(scan.files);
@@ -37,8 +41,7 @@ export function runHygiene(root: string, input: unknown): HygieneRun {
   }
   const report = formatReport(options.format, kept, HYGIENE_TOOL);
   let stdout = report;
-  if (options.output) {
-    const target = isAbsolute(options.output) ? options.output : join(root, options.output);
+  if (target) {
     writeFileAtomic(target, report);
     const summary = formatText(kept).trimEnd().split('\n').pop();
     stdout = `${kept.length ? summary : 'No findings.'} ${options.format} report written to ${options.output}.\n`;
