@@ -190,6 +190,24 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     expect(existsSync(join(repo.root, 'size'))).toBe(false);
   });
 
+  it("nx-nixos hygiene reads the plugin's hygiene options from nx.json, and flags override them", () => {
+    const nxJson = (hygiene: unknown) =>
+      writeFileSync(join(repo.root, 'nx.json'), JSON.stringify({ plugins: [{ plugin: '@rave/nx-nixos', options: { hygiene } }] }));
+    try {
+      nxJson({ legacyFolders: ['legacy/archive'], rules: { 'stale/legacy-reference': 'error' } });
+      const fromNxJson = cli(repo.root, ['--format', 'json']);
+      expect(JSON.parse(fromNxJson.stdout).findings).toContainEqual(expect.objectContaining({ rule: 'stale/legacy-reference', severity: 'error', file: 'docs/old.md' }));
+      const overridden = cli(repo.root, ['--format', 'json', '--rule', 'stale/legacy-reference=off']);
+      expect(JSON.parse(overridden.stdout).findings.map((f: { rule: string }) => f.rule)).not.toContain('stale/legacy-reference');
+      nxJson(['not', 'an', 'object']);
+      const bad = cli(repo.root, []);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('nx.json: plugins[@rave/nx-nixos].options.hygiene must be an object of hygiene options.');
+    } finally {
+      rmSync(join(repo.root, 'nx.json'));
+    }
+  });
+
   it('uses a lower budget for files added since the base ref', () => {
     const base = repo.git('rev-parse', 'HEAD').trim();
     repo.write('data/new.dat', Buffer.alloc(40 * 1024, 2));
