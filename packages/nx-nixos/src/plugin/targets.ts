@@ -53,7 +53,8 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   targets[options.launchTargetName] = {
     executor: `${EXECUTOR_PREFIX}:launch`,
     options: { flakeRef: options.flakeRef },
-    continuous: true,
+    // Not `continuous`: Nx 22 fails a continuous task that exits 0 (launch --detach) and holds a second
+    // run of the same continuous task until the first ends (a second instance would never start).
     cache: false,
     metadata: {
       description: `Run the ${profile.name} image under QEMU with its ports forwarded on 127.0.0.1; Ctrl-C stops it cleanly.`,

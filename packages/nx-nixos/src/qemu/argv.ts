@@ -27,6 +27,10 @@ export interface QemuSpec {
   ports: readonly PortForward[];
   qmpSocket: string;
   serialLog: string;
+  /** QEMU writes its PID here (and removes it on exit). */
+  pidfile?: string;
+  /** Detach from the launcher once set up (-daemonize). */
+  daemonize?: boolean;
   secrets?: readonly SecretFile[];
 }
 
@@ -51,6 +55,8 @@ export function qemuArgv(spec: QemuSpec): string[] {
     '-serial', 'chardev:serial0',
     '-qmp', `unix:${qemuOptValue(spec.qmpSocket)},server=on,wait=off`,
   ];
+  if (spec.pidfile) argv.push('-pidfile', spec.pidfile);
+  if (spec.daemonize) argv.push('-daemonize');
   if (spec.boot.kind === 'disk') {
     argv.push('-drive', `file=${qemuOptValue(spec.boot.overlay)},format=qcow2,if=virtio,cache=writeback,discard=unmap`);
   } else {

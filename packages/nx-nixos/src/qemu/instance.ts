@@ -106,6 +106,21 @@ export function isOurQemu(pid: number, qmpSocket: string): boolean {
   return basename(args[0] ?? '').startsWith('qemu-system') && args.some((a) => a.startsWith(`unix:${qemuOptValue(qmpSocket)},`));
 }
 
+/** True for a process that exists and is not a zombie (a dead child nobody has reaped yet). */
+export function isLiveProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A live QEMU with this instance's socket, even if its pidfile is gone. */
+function isOurQemuAnywhere(state: InstanceState): boolean {
+  return isOurQemu(state.pid, state.qmpSocket);
+}
+
 export type InstanceStatus = 'running' | 'stopped' | 'broken';
 
 export interface InstanceInfo {
@@ -128,14 +143,14 @@ export function inspectInstance(workspaceRoot: string, profile: string, instance
   if (pid !== undefined) {
     if (state && isOurQemu(pid, state.qmpSocket))
       return { ...base, status: 'running', pid, uptimeSeconds: Math.round((Date.now() - Date.parse(state.startedAt)) / 1000) };
-    const reason = existsSync(`/proc/${pid}`)
+    const reason = isLiveProcess(pid)
       ? `its pidfile names PID ${pid}, which is not this instance's QEMU (left alone)`
       : `its pidfile names PID ${pid}, which is not running (QEMU died or was killed)`;
     return { ...base, status: 'broken', reason, pid };
   }
   if (existsSync(paths.pidfile)) return { ...base, status: 'broken', reason: 'its pidfile is unreadable' };
-  if (state && !state.stoppedAt) return { ...base, status: 'broken', reason: 'state.json says running but there is no pidfile' };
-  if (existsSync(paths.qmpSocket) && state?.stoppedAt) return { ...base, status: 'broken', reason: 'a QMP socket is left over' };
+  // QEMU removes its pidfile when it exits by itself (the guest powered off): that is a clean stop.
+  if (state && existsSync(state.qmpSocket) && !isOurQemuAnywhere(state)) return { ...base, status: 'broken', reason: 'its QMP socket is left over' };
   return { ...base, status: 'stopped' };
 }
 

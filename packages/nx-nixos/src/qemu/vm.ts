@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { kvmStatus } from '../host/kvm';
@@ -172,27 +172,28 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
       ports: allocation.ports,
       qmpSocket: paths.qmpSocket,
       serialLog: paths.serialLog,
+      pidfile: paths.pidfile,
+      daemonize: true,
       secrets,
     });
     rotate(paths.serialLog);
     rotate(paths.qemuLog);
     rmSync(paths.qmpSocket, { force: true });
-    const child = startQemu(argv, paths);
-    let exited = false;
-    const exitedPromise = new Promise<void>((done) => {
-      child.once('exit', () => {
-        exited = true;
-        done();
-      });
-    });
-    await new Promise<void>((ok, fail) => {
-      child.once('spawn', ok);
-      child.once('error', (e) =>
-        fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(`${QEMU_BINARY} not found on PATH: apt-get install qemu-system-x86`) : e),
-      );
-    });
-    const pid = child.pid!;
-    writeFileSync(paths.pidfile, `${pid}\n`, { mode: 0o600 });
+    rmSync(paths.pidfile, { force: true });
+    const code = await startQemu(argv, paths);
+    if (code !== 0) {
+      const said = readText(paths.qemuLog).trim();
+      const hostfwd = [...said.matchAll(HOSTFWD_FAILURE)].map((m) => Number(m[1]));
+      if (hostfwd.length && !options.strictPorts && attempt < 4) {
+        // Another process took the port between our check and QEMU's bind: pick others and retry.
+        hostfwd.forEach((p) => avoid.add(p));
+        warn(`QEMU could not bind port${hostfwd.length > 1 ? 's' : ''} ${hostfwd.join(', ')}; retrying with other ports.`);
+        continue;
+      }
+      throw new Error(`QEMU failed to start (exit ${code}).${said ? `\nQEMU said:\n${said.split('\n').slice(-15).join('\n')}` : ''}\nFull output: ${paths.qemuLog}`);
+    }
+    const pid = readPidfile(paths);
+    if (pid === undefined) throw new Error(`QEMU started but wrote no pidfile ${paths.pidfile}; see ${paths.qemuLog}`);
     const urls = serviceUrls(profile, allocation.ports);
     const state: InstanceState = {
       stateVersion: 1,
@@ -213,9 +214,18 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
     };
     writeState(paths, state);
     log(`Started QEMU (PID ${pid}, ${accel.toUpperCase()}) for ${profile.name} instance "${instance}"; serial log ${paths.serialLog}`);
+    const alive = () => isOurQemu(pid, paths.qmpSocket);
+    let watcher: NodeJS.Timeout | undefined;
+    const exited = new Promise<void>((done) => {
+      watcher = setInterval(() => {
+        if (alive()) return;
+        clearInterval(watcher);
+        done();
+      }, 200);
+    });
     try {
       const ready = await waitUntilReady({
-        isAlive: () => !exited,
+        isAlive: alive,
         qmpSocket: paths.qmpSocket,
         probe: readinessProbe(profile, allocation.ports),
         timeoutMs,
@@ -232,18 +242,11 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
         paths,
         replacedPorts: allocation.replaced,
         stage: ready.stage,
-        exited: exitedPromise,
-        detach: () => child.unref(),
+        exited,
+        detach: () => clearInterval(watcher),
       };
     } catch (e) {
-      const hostfwd = [...readText(paths.qemuLog).matchAll(HOSTFWD_FAILURE)].map((m) => Number(m[1]));
-      if (e instanceof NotReadyError && e.exited && hostfwd.length && !options.strictPorts && attempt < 4) {
-        // Another process took the port between our check and QEMU's bind: pick others and retry.
-        hostfwd.forEach((p) => avoid.add(p));
-        warn(`QEMU could not bind port${hostfwd.length > 1 ? 's' : ''} ${hostfwd.join(', ')}; retrying with other ports.`);
-        finishStopped(paths, state, 'exited');
-        continue;
-      }
+      clearInterval(watcher);
       await stopVm(workspaceRoot, profile.name, instance, { graceSeconds: 0 }).catch(() => undefined);
       finishStopped(paths, readState(paths) ?? state, 'exited');
       throw e;
@@ -259,10 +262,21 @@ function readText(file: string): string {
   }
 }
 
-function startQemu(argv: string[], paths: InstancePaths): ChildProcess {
+/**
+ * Runs QEMU with -daemonize: the first process exits once the VM is set up (non-zero if setup failed) and
+ * the VM runs on outside our process tree, so Nx stopping the task (it signals the whole tree) cannot kill it
+ * before the graceful shutdown has run. Resolves to that first process's exit code.
+ */
+function startQemu(argv: string[], paths: InstancePaths): Promise<number> {
   const out = openSync(paths.qemuLog, 'a', 0o600);
   try {
-    return spawn(QEMU_BINARY, argv, { detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(QEMU_BINARY, argv, { detached: true, stdio: ['ignore', out, out] });
+    return new Promise((resolve, reject) => {
+      child.once('error', (e) =>
+        reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(`${QEMU_BINARY} not found on PATH: apt-get install qemu-system-x86`) : e),
+      );
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    });
   } finally {
     closeSync(out);
   }

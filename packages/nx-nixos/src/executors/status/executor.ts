@@ -1,0 +1,26 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { profileOf, reportErrors } from '../shared/profile';
+
+export interface StatusOptions {
+  clean?: boolean;
+  json?: boolean;
+}
+
+export default async function statusExecutor(options: StatusOptions, context: ExecutorContext) {
+  return reportErrors('status', async () => {
+    const { cleanBrokenInstance, listInstances } = await import('../../qemu/instance');
+    const { describeInstance, instanceJson } = await import('../../qemu/status');
+    const profile = profileOf(context);
+    const instances = listInstances(context.root, profile.name);
+    if (options.json) console.log(JSON.stringify(instances.map(instanceJson), null, 2));
+    else if (instances.length === 0) console.log(`${profile.name}: no instances. Start one: npx nx run ${profile.name}:launch`);
+    else for (const info of instances) console.log(describeInstance(info).join('\n'));
+    if (options.clean) {
+      for (const info of instances.filter((i) => i.status === 'broken')) {
+        cleanBrokenInstance(info);
+        if (!options.json) console.log(`Cleaned ${profile.name} "${info.instance}": pidfile and socket removed; disk and logs kept.`);
+      }
+    }
+    return true;
+  });
+}
