@@ -49,6 +49,42 @@ export function probeOnce(probe: Probe, timeoutMs = 3_000): Promise<string | und
   });
 }
 
+/**
+ * Starts a probe every `intervalMs` without waiting for earlier ones to give up (a connection to a guest
+ * whose network is not up yet hangs until its timeout), so an answer is seen within one interval.
+ * Resolves to the first answer, or undefined at the deadline or when `isAlive` turns false.
+ */
+export function pollForAnswer(
+  probe: Probe,
+  options: { deadline: number; intervalMs?: number; attemptTimeoutMs?: number; maxInFlight?: number; isAlive?: () => boolean },
+): Promise<string | undefined> {
+  const intervalMs = options.intervalMs ?? 100;
+  const maxInFlight = options.maxInFlight ?? 16;
+  return new Promise((resolve) => {
+    let inFlight = 0;
+    let done = false;
+    const finish = (answer: string | undefined) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      resolve(answer);
+    };
+    const tick = () => {
+      if (done) return;
+      if (Date.now() > options.deadline || (options.isAlive && !options.isAlive())) return finish(undefined);
+      if (inFlight >= maxInFlight) return;
+      inFlight++;
+      const timeout = Math.max(200, Math.min(options.attemptTimeoutMs ?? 1_500, options.deadline - Date.now()));
+      probeOnce(probe, timeout).then((answer) => {
+        inFlight--;
+        if (answer) finish(answer);
+      });
+    };
+    const timer = setInterval(tick, intervalMs);
+    tick();
+  });
+}
+
 export type Stage = 'started' | 'process alive' | 'QMP running' | 'answered';
 
 export interface ReadinessOptions {
@@ -125,15 +161,12 @@ export async function waitUntilReady(options: ReadinessOptions): Promise<{ stage
   }
 
   if (stage === 'QMP running' && !options.probe) return { stage };
-  let answer: string | undefined;
-  while (stage === 'QMP running' && options.probe && Date.now() <= deadline) {
-    if (!options.isAlive()) throw exitedError();
-    answer = await probeOnce(options.probe, Math.max(200, Math.min(3_000, deadline - Date.now())));
+  if (stage === 'QMP running' && options.probe) {
+    const answer = await pollForAnswer(options.probe, { deadline, intervalMs: pollMs, isAlive: options.isAlive });
     if (answer) {
       reach('answered', answer);
       return { stage, answer };
     }
-    await sleep(pollMs);
   }
   if (!options.isAlive()) throw exitedError();
   throw new NotReadyError(timeoutMessage(options, stage), stage, false);
