@@ -23,7 +23,8 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
     const { finishExited } = await import('../../qemu/instance');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
     const profile = profileOf(context);
-    const secrets = parseSecrets(asList(options.secret), process.cwd());
+    // Relative paths are relative to where nx was invoked.
+    const secrets = parseSecrets(asList(options.secret), context.cwd ?? process.cwd());
     const log = (line: string) => console.log(line);
     const warn = (line: string) => console.warn(`warning: ${line}`);
     const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, log, progress: process.stderr });

@@ -132,9 +132,15 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(readFileSync(join(vmDir, 'serial.log'), 'utf8')).toContain('fixture: power button, powering off');
   });
 
-  it('status reports a killed QEMU as broken and --clean removes its leftovers', async () => {
-    const launched = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg']);
+  it('passes --secret to the guest; status reports a killed QEMU as broken and --clean removes its leftovers', async () => {
+    const token = `token-${process.pid}-${Date.now()}`;
+    ws.write('secrets/token.txt', token);
+    const launched = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg', '--secret', 'fixture-token=secrets/token.txt']);
     expect(launched.code).toBe(0);
+    const served = await fetch(`http://127.0.0.1:${HOST_PORT}/credentials/fixture-token`);
+    expect(await served.text()).toBe(token);
+    expect(launched.output).not.toContain(token);
+    expect(readFileSync(join(vmDir, 'state.json'), 'utf8')).not.toContain(token);
     const pid = Number(readFileSync(join(vmDir, 'qemu.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 50 && ourQemus(vmDir).length; i++) await new Promise((r) => setTimeout(r, 100));
