@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_CMDLINE_IGNORING_POWERDOWN, FIXTURE_HTTP_PORT, type VmFixture } from '../../../../tools/fixtures/vm-fixture';
@@ -114,6 +115,22 @@ describeIfTools(['qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('
       await stopVm(ws, 'fixture', 'default-2', { graceSeconds: 20 });
     } finally {
       await stopVm(ws, 'fixture', 'default', { graceSeconds: 20 });
+    }
+  });
+
+  it('retries with other ports when QEMU cannot bind one that looked free (another program took it meanwhile)', async () => {
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen({ port: HOST_PORT, host: '127.0.0.1' }, () => r()));
+    try {
+      const warnings: string[] = [];
+      // The check runs before the port is taken, as in a race with another program.
+      const vm = await launchVm({ workspaceRoot: ws, profile: fixtureProfile(), image, accel: 'tcg', warn: (w) => warnings.push(w), portIsFree: async () => true });
+      expect(warnings).toContain(`QEMU could not bind port ${HOST_PORT}; retrying with other ports.`);
+      expect(vm.state.ports[0].host).not.toBe(HOST_PORT);
+      expect((await httpGet(vm.state.urls[0].url)).status).toBe(200);
+      await stopVm(ws, 'fixture', vm.state.instance, { graceSeconds: 20 });
+    } finally {
+      squatter.close();
     }
   });
 

@@ -52,6 +52,8 @@ export interface LaunchOptions {
   cmdline?: string;
   log?: (line: string) => void;
   warn?: (line: string) => void;
+  /** How a host port is checked before QEMU binds it; isPortFree by default. */
+  portIsFree?: (port: number) => Promise<boolean>;
 }
 
 export interface RunningVm {
@@ -161,7 +163,7 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
   const timeoutMs = (options.readinessTimeoutSeconds ?? profile.readiness?.timeoutSeconds ?? 600) * 1000;
   const avoid = new Set<number>();
   for (let attempt = 1; ; attempt++) {
-    const allocation = await allocatePorts(profile.ports, { strict: options.strictPorts, avoid });
+    const allocation = await allocatePorts(profile.ports, { strict: options.strictPorts, avoid, isFree: options.portIsFree });
     for (const p of allocation.replaced) warn(`Host port ${p.requested} (${p.name}) is busy; using ${p.host} instead.`);
     const argv = qemuArgv({
       name: `nx-nixos-${profile.name}-${instance}`,
