@@ -1,0 +1,160 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { PathLiteral, scanPathLiterals } from './tokenize';
+
+/**
+ * Static import graph of a workspace's Nix files. It over-approximates on purpose: whatever Nix could
+ * read while evaluating a file is a dependency, so a change never goes unnoticed.
+ */
+
+export interface NixDependency {
+  /** A single file, or a whole folder (every file below it). Workspace-relative, POSIX separators. */
+  kind: 'file' | 'folder';
+  path: string;
+  line: number;
+  /** Why it is a dependency: the literal as written. */
+  literal: string;
+}
+
+export interface ExternalReference {
+  /** `<nixpkgs/...>` lookup, absolute or `~/` path, or a relative path leaving the workspace. */
+  kind: 'search' | 'absolute' | 'home' | 'outside';
+  text: string;
+  line: number;
+}
+
+export interface FileImports {
+  file: string;
+  dependencies: NixDependency[];
+  external: ExternalReference[];
+}
+
+/** The file-system questions the resolver asks; the default reads the real disk. */
+export interface FileSystemView {
+  isDirectory(absPath: string): boolean;
+  /** Every file under a folder, recursively, absolute paths. */
+  listFiles(absDir: string): string[];
+}
+
+export const diskView: FileSystemView = {
+  isDirectory(p) {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  listFiles(dir) {
+    const found: string[] = [];
+    const walk = (d: string) => {
+      let entries;
+      try {
+        entries = readdirSync(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (e.name === 'node_modules' || e.name === '.git') continue;
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else found.push(p);
+      }
+    };
+    walk(dir);
+    return found.sort();
+  },
+};
+
+const toPosix = (p: string) => p.split(sep).join(posix.sep);
+
+/** Resolves one file's path literals. `file` is workspace-relative; `source` its content. */
+export function resolveFileImports(root: string, file: string, source: string, fs: FileSystemView = diskView): FileImports {
+  const absRoot = resolve(root);
+  const dir = dirname(resolve(absRoot, file));
+  const result: FileImports = { file: toPosix(file), dependencies: [], external: [] };
+  const seen = new Set<string>();
+  const add = (dep: NixDependency) => {
+    const key = `${dep.kind}:${dep.path}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      result.dependencies.push(dep);
+    }
+  };
+  for (const lit of scanPathLiterals(source)) {
+    if (lit.kind === 'search' || lit.kind === 'home' || lit.kind === 'absolute') {
+      result.external.push({ kind: lit.kind, text: lit.kind === 'search' ? `<${lit.text}>` : lit.text, line: lit.line });
+      continue;
+    }
+    const dep = resolveLiteral(absRoot, dir, lit, fs);
+    if (!dep) result.external.push({ kind: 'outside', text: lit.text, line: lit.line });
+    else add(dep);
+  }
+  return result;
+}
+
+function resolveLiteral(absRoot: string, dir: string, lit: PathLiteral, fs: FileSystemView): NixDependency | undefined {
+  const abs = resolve(dir, lit.text);
+  let target = abs;
+  let kind: NixDependency['kind'] = 'file';
+  if (lit.dynamic) {
+    // `./foo/${x}` may name anything in foo/; `./a/b${x}` anything in a/; `./. + "/x"` anything below.
+    kind = 'folder';
+    if (lit.text.endsWith('/') || fs.isDirectory(abs)) target = abs;
+    else target = dirname(abs);
+  } else if (fs.isDirectory(abs)) {
+    if (lit.imported) target = join(abs, 'default.nix');
+    else kind = 'folder';
+  }
+  const rel = relative(absRoot, target);
+  if (rel.startsWith('..') || resolve(absRoot, rel) !== target) return undefined;
+  return { kind, path: toPosix(rel) || '.', line: lit.line, literal: lit.text };
+}
+
+export type ImportGraph = Map<string, FileImports>;
+
+/** Parses every given file (workspace-relative). */
+export function buildImportGraph(root: string, files: string[], fs: FileSystemView = diskView, read = (abs: string) => readFileSync(abs, 'utf8')): ImportGraph {
+  const graph: ImportGraph = new Map();
+  for (const f of files) graph.set(toPosix(f), resolveFileImports(root, f, read(resolve(root, f)), fs));
+  return graph;
+}
+
+export interface Closure {
+  /** Files the entry files can read (including themselves), sorted. */
+  files: string[];
+  /** Folders read as a whole (their files are also in `files`), sorted. */
+  folders: string[];
+  external: Array<ExternalReference & { file: string }>;
+}
+
+/**
+ * Everything evaluation of `entries` may read. Nix files reached (directly or inside a folder dependency)
+ * are followed in turn; `load` returns a file's imports, or undefined for a file that does not exist.
+ */
+export function importClosure(root: string, entries: string[], load: (file: string) => FileImports | undefined, fs: FileSystemView = diskView): Closure {
+  const absRoot = resolve(root);
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  const external: Closure['external'] = [];
+  const queue: string[] = [];
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    if (file.endsWith('.nix')) queue.push(file);
+  };
+  for (const e of entries) visit(toPosix(e));
+  while (queue.length > 0) {
+    const file = queue.shift() as string;
+    const imports = load(file);
+    if (!imports) continue;
+    for (const x of imports.external) external.push({ ...x, file });
+    for (const dep of imports.dependencies) {
+      if (dep.kind === 'file') visit(dep.path);
+      else if (!folders.has(dep.path)) {
+        folders.add(dep.path);
+        for (const abs of fs.listFiles(resolve(absRoot, dep.path))) visit(toPosix(relative(absRoot, abs)));
+      }
+    }
+  }
+  return { files: [...files].sort(), folders: [...folders].sort(), external };
+}
