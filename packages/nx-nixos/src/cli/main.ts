@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   'docs-check': async () => (await import('./docs-check')).command,
   help: async () => (await import('./help')).command,
   hygiene: async () => (await import('./hygiene')).command,
+  imports: async () => (await import('./imports')).command,
   reference: async () => (await import('./reference')).command,
   schema: async () => (await import('./schema')).command,
 };
