@@ -1,9 +1,10 @@
 import { createNodesV2 } from './plugin/create-nodes';
+import { createDependencies } from './plugin/nix-graph';
 
 export type { NixosPluginOptions } from './plugin/options';
 export type { Profile } from './profile/schema';
 
 export const name = '@rave/nx-nixos';
-export { createNodesV2 };
+export { createNodesV2, createDependencies };
 /** Nx 22 reads the batched API under either name. */
 export const createNodes = createNodesV2;

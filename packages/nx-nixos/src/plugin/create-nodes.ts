@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
 import { InferenceCache, hashKey } from './cache';
+import { NixImportIndex, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
 import { resolveOptions, type NixosPluginOptions } from './options';
 import { docsProject, profileProject, repoProject } from './targets';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PLUGIN_VERSION: string = require('../../package.json').version;
 
-export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md}';
+export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md,*.nix}';
 
 /**
  * Infers one project per <profilesDir>/<name>/profile.json, the repo project from the root flake.nix,
@@ -25,6 +26,8 @@ export async function createNodesForFiles(
   const used: string[] = [];
   const results: [string, CreateNodesResult][] = [];
   const errors: [string, Error][] = [];
+  const nixIndex = new NixImportIndex(context.workspaceRoot, options);
+  const moduleRoots = new Set<string>();
 
   for (const file of files) {
     if (file === 'flake.nix') {
@@ -36,16 +39,26 @@ export async function createNodesForFiles(
       results.push([file, { projects: { [root]: docsProject(options) } }]);
       continue;
     }
+    if (file.endsWith('.nix')) {
+      const moduleRoot = nixModuleRoot(file, options);
+      if (moduleRoot && !moduleRoots.has(moduleRoot)) {
+        moduleRoots.add(moduleRoot);
+        const project = { root: moduleRoot, name: nixModuleProjectName(moduleRoot, options), tags: ['type:nix-module'], metadata: { description: `Nix modules in ${moduleRoot}`, technologies: ['nix'] } };
+        results.push([file, { projects: { [moduleRoot]: project } }]);
+      }
+      continue;
+    }
     if (!file.endsWith('/profile.json') || dirname(root) !== options.profilesDir) continue;
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
-      const key = hashKey(optionsKey, file, text);
+      const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options);
+      const key = hashKey(optionsKey, file, text, closure.join('\n'));
       used.push(key);
       let project = cache.get(key);
       if (!project) {
         // zod loads only on a cache miss: a warm graph computation stays light.
         const { parseProfile } = await import('../profile/load');
-        project = profileProject(parseProfile(text.toString('utf8'), file), root, options);
+        project = profileProject(parseProfile(text.toString('utf8'), file), root, options, closure);
         cache.set(key, project);
       }
       results.push([file, { projects: { [root]: project } }]);
@@ -54,6 +67,7 @@ export async function createNodesForFiles(
     }
   }
   cache.save(used);
+  nixIndex.save();
   if (errors.length > 0) {
     const { AggregateCreateNodesError } = await import('@nx/devkit');
     throw new AggregateCreateNodesError(errors, results);

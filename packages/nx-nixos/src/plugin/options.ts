@@ -6,8 +6,12 @@ export interface NixosPluginOptions {
   flakeRef?: string;
   /** Name of the workspace-root project that carries repo-wide targets. Default "repo". */
   repoProjectName?: string;
-  /** Extra input globs (workspace-relative) that every image build reads. Default ["infra/**\/*.nix"]. */
+  /** Extra input globs (workspace-relative) that every image build reads, besides its static Nix closure. Default []. */
   nixInputs?: string[];
+  /** Globs of Nix files whose folders become `type:nix-module` projects. Default ["infra/**\/*.nix"]. */
+  nixModuleGlobs?: string[];
+  /** Module project names are `nix-` + the folder path relative to this folder. Default "infra/nixos". */
+  nixModulesBase?: string;
   buildImageTargetName?: string;
   vmTestTargetName?: string;
   doctorTargetName?: string;
@@ -30,7 +34,9 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   profilesDir: 'profiles',
   flakeRef: '.',
   repoProjectName: 'repo',
-  nixInputs: ['infra/**/*.nix'],
+  nixInputs: [],
+  nixModuleGlobs: ['infra/**/*.nix'],
+  nixModulesBase: 'infra/nixos',
   buildImageTargetName: 'build-image',
   vmTestTargetName: 'vm-test',
   doctorTargetName: 'doctor',

@@ -9,17 +9,19 @@ const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-miss
 export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
 export const testReportDir = (profile: string) => `artifacts/tests/${profile}`;
 
-function nixInputs(options: ResolvedPluginOptions) {
+/** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-graph.ts). */
+function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
   return [
     '{projectRoot}/**/*',
     '{workspaceRoot}/flake.nix',
     '{workspaceRoot}/flake.lock',
+    ...closure.filter((input) => input !== '{workspaceRoot}/flake.nix'),
     ...options.nixInputs.map((glob) => `{workspaceRoot}/${glob}`),
     NIX_VERSION_INPUT,
   ];
 }
 
-export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions): ProjectConfiguration {
+export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = []): ProjectConfiguration {
   const build = options.buildImageTargetName;
   const test = options.vmTestTargetName;
   const attr = `packages.${profile.system}.${profile.flake.attribute}`;
@@ -28,7 +30,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       executor: `${EXECUTOR_PREFIX}:build-image`,
       options: { flakeRef: options.flakeRef },
       cache: true,
-      inputs: nixInputs(options),
+      inputs: nixInputs(options, closure),
       outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
       metadata: {
         description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestPath(profile.name)}.`,
@@ -41,7 +43,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       options: { flakeRef: options.flakeRef },
       dependsOn: [build],
       cache: true,
-      inputs: nixInputs(options),
+      inputs: nixInputs(options, closure),
       outputs: [`{workspaceRoot}/${testReportDir(profile.name)}`],
       metadata: {
         description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${testReportDir(profile.name)}.`,
@@ -84,7 +86,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     options: { ...options.hygiene, scope: 'profile' },
     cache: true,
-    inputs: nixInputs(options),
+    inputs: nixInputs(options, closure),
     metadata: {
       description: `Check the files the ${profile.name} profile reads for plaintext secrets, stray images and stale references.`,
       technologies: ['nix'],

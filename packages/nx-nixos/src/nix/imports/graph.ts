@@ -69,6 +69,11 @@ const toPosix = (p: string) => p.split(sep).join(posix.sep);
 
 /** Resolves one file's path literals. `file` is workspace-relative; `source` its content. */
 export function resolveFileImports(root: string, file: string, source: string, fs: FileSystemView = diskView): FileImports {
+  return resolveLiterals(root, file, scanPathLiterals(source), fs);
+}
+
+/** Resolves already scanned literals (scanning is the part worth caching; resolution asks the disk). */
+export function resolveLiterals(root: string, file: string, literals: PathLiteral[], fs: FileSystemView = diskView): FileImports {
   const absRoot = resolve(root);
   const dir = dirname(resolve(absRoot, file));
   const result: FileImports = { file: toPosix(file), dependencies: [], external: [] };
@@ -80,7 +85,7 @@ export function resolveFileImports(root: string, file: string, source: string, f
       result.dependencies.push(dep);
     }
   };
-  for (const lit of scanPathLiterals(source)) {
+  for (const lit of literals) {
     if (lit.kind === 'search' || lit.kind === 'home' || lit.kind === 'absolute') {
       result.external.push({ kind: lit.kind, text: lit.kind === 'search' ? `<${lit.text}>` : lit.text, line: lit.line });
       continue;
