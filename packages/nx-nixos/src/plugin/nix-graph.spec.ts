@@ -65,7 +65,7 @@ describe('nix graph wiring', () => {
     const cold = new NixImportIndex(root, options);
     const first = cold.load('profiles/web/profile.nix');
     cold.save();
-    const file = join(data, 'nx-nixos-nix-imports.json');
+    const file = join(data, 'nx-nixos-nix-imports-nodes.json');
     expect(existsSync(file)).toBe(true);
     const cached = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(cached)).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
-import { diskView, FileImports, importClosure, PathLiteral, resolveLiterals, scanPathLiterals } from '../nix/imports';
+import { Closure, diskView, FileImports, FileSystemView, importClosure, PathLiteral, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache } from './cache';
 import { resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
 
@@ -51,12 +51,33 @@ export class NixImportIndex {
   private readonly optionsKey: string;
   private readonly loaded = new Map<string, FileImports | undefined>();
   private readonly used: string[] = [];
+  /** The flake's own closure, the same for every profile: computed once per graph computation. */
+  flakeClosure: Closure | undefined;
 
+  /** Folder questions asked once per graph computation. */
+  readonly fs: FileSystemView;
+
+  /** `purpose` names the cache file: createNodes and createDependencies each keep the entries they use. */
   constructor(
     private readonly workspaceRoot: string,
     options: ResolvedPluginOptions,
+    purpose: 'nodes' | 'dependencies' = 'nodes',
   ) {
-    this.cache = new InferenceCache<PathLiteral[]>(workspaceRoot, 'nx-nixos-nix-imports');
+    this.cache = new InferenceCache<PathLiteral[]>(workspaceRoot, `nx-nixos-nix-imports-${purpose}`);
+    const isDir = new Map<string, boolean>();
+    const listed = new Map<string, string[]>();
+    this.fs = {
+      isDirectory: (p) => {
+        let d = isDir.get(p);
+        if (d === undefined) isDir.set(p, (d = diskView.isDirectory(p)));
+        return d;
+      },
+      listFiles: (p) => {
+        let l = listed.get(p);
+        if (!l) listed.set(p, (l = diskView.listFiles(p)));
+        return l;
+      },
+    };
     this.optionsKey = hashKey(PLUGIN_VERSION, JSON.stringify(options));
   }
 
@@ -77,7 +98,7 @@ export class NixImportIndex {
         literals = scanPathLiterals(bytes.toString('utf8'));
         this.cache.set(key, literals);
       }
-      imports = resolveLiterals(this.workspaceRoot, file, literals);
+      imports = resolveLiterals(this.workspaceRoot, file, literals, this.fs);
     }
     this.loaded.set(file, imports);
     return imports;
@@ -93,14 +114,14 @@ export class NixImportIndex {
  * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
  */
 export function profileNixInputs(index: NixImportIndex, workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
-  const own = importClosure(workspaceRoot, [`${profileRoot}/profile.nix`], index.load);
-  const flake = importClosure(workspaceRoot, ['flake.nix'], (file) => {
+  const own = importClosure(workspaceRoot, [`${profileRoot}/profile.nix`], index.load, index.fs);
+  const flake = index.flakeClosure ??= importClosure(workspaceRoot, ['flake.nix'], (file) => {
     const imports = index.load(file);
     if (!imports) return imports;
     const profiles = options.profilesDir;
     const dependencies = imports.dependencies.filter((d) => !(d.kind === 'folder' && (d.path === profiles || d.path.startsWith(`${profiles}/`))));
     return { ...imports, dependencies };
-  });
+  }, index.fs);
   const inputs = new Set<string>();
   for (const closure of [own, flake]) {
     for (const folder of closure.folders) inputs.add(`{workspaceRoot}/${folder === '.' ? '' : `${folder}/`}**/*`);
@@ -126,7 +147,7 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
     }
   }
   const rootProjects = new Set(Object.entries(context.projects).filter(([, p]) => p.root === '.' || p.root === '').map(([name]) => name));
-  const index = new NixImportIndex(context.workspaceRoot, options);
+  const index = new NixImportIndex(context.workspaceRoot, options, 'dependencies');
   const edges = new Map<string, RawProjectGraphDependency>();
   const addEdge = (source: string, sourceFile: string, targetFile: string) => {
     const target = owner.get(targetFile);
@@ -140,7 +161,7 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
     if (!imports) continue;
     for (const dep of imports.dependencies) {
       if (dep.kind === 'file') addEdge(project, file, dep.path);
-      else for (const abs of diskView.listFiles(join(context.workspaceRoot, dep.path))) addEdge(project, file, posix.relative(context.workspaceRoot.split('\\').join('/'), abs.split('\\').join('/')));
+      else for (const abs of index.fs.listFiles(join(context.workspaceRoot, dep.path))) addEdge(project, file, posix.relative(context.workspaceRoot.split('\\').join('/'), abs.split('\\').join('/')));
     }
   }
   index.save();
