@@ -81,8 +81,10 @@ export async function nixBuild(request: NixBuildRequest): Promise<NixBuildResult
     const result = await runNix('nix', args, { cwd: request.cwd, onStderrLine: (line) => monitor.ingest(line) });
     reporter?.stop();
     if (result.code !== 0) throw buildError(request, monitor);
-    const parsed = JSON.parse(result.stdout) as { drvPath: string; outputs: Record<string, string> }[];
-    if (!parsed[0]?.outputs) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
+    const parsed = JSON.parse(result.stdout) as { drvPath?: string; outputs?: Record<string, string>; path?: string }[];
+    // Nix 2.8 reports a store-path installable as {"path": ...}, without drvPath and outputs.
+    if (!parsed[0]?.outputs && parsed[0]?.path) return { drvPath: '', outputs: { out: parsed[0].path }, monitor };
+    if (!parsed[0]?.outputs || !parsed[0].drvPath) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
     return { drvPath: parsed[0].drvPath, outputs: parsed[0].outputs, monitor };
   } finally {
     reporter?.stop();
@@ -101,6 +103,9 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor): NixBuil
   } else {
     lines.push(...monitor.errors().map((e) => `  ${e}`));
   }
+  // Why a substitute was refused or a cache skipped comes only as a warning.
+  const cacheWarnings = monitor.messages.filter((m) => m.level === 1 && /substitute|binary cache|trusted-public-keys|unable to download/i.test(m.text));
+  lines.push(...cacheWarnings.map((m) => `  ${m.text}`));
   const errors = monitor.errors().join('\n');
   if (NETWORK_ERROR.test(errors)) {
     lines.push(

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
 import type { Profile } from '../profile/schema';
 import { nixBuild, type NixBuildResult } from './build';
+import { pushToCache, sharingArgs, type NixSharingOptions, type PushResult } from './copy';
 import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
 import { probeNix } from './version';
@@ -79,7 +80,13 @@ export interface ImageBuildOptions {
   warn?: (message: string) => void;
   /** Workspace-relative folder of the profile; default profiles/<name>. */
   profileDir?: string;
+  /** Binary caches to substitute from and remote builders. */
+  sharing?: NixSharingOptions;
+  /** Opt-in: sign and copy the image to this binary cache after a successful build. */
+  push?: { to: string; signingKeyFile?: string };
 }
+
+const buildArgs = (options: ImageBuildOptions) => [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])];
 
 export const installableFor = (profile: Profile) => `packages.${profile.system}.${profile.flake.attribute}`;
 
@@ -87,7 +94,7 @@ export const installableFor = (profile: Profile) => `packages.${profile.system}.
  * Builds the profile image, keeps the out-link as a GC root and writes the manifest atomically. The old
  * manifest is removed first, so a failed build never leaves one behind.
  */
-export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult }> {
+export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult; push?: PushResult }> {
   const { workspaceRoot, profile } = options;
   rmSync(manifestPath(workspaceRoot, profile.name), { force: true });
   warnAboutUntrackedFiles(options);
@@ -97,7 +104,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
     installable: `${options.flakeRef ?? '.'}#${installable}`,
     outLink: outLinkPath(workspaceRoot, profile.name),
     offline: options.offline,
-    extraArgs: options.extraArgs,
+    extraArgs: buildArgs(options),
     logFile: buildLogPath(workspaceRoot, profile.name),
     verbose: options.verbose,
     progress: options.progress,
@@ -125,7 +132,10 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
     nixVersion: (await probeNix()).text,
   };
   writeFileAtomic(manifestPath(workspaceRoot, profile.name), JSON.stringify(manifest, null, 2) + '\n');
-  return { manifest, build };
+  if (!options.push) return { manifest, build };
+  const push = await pushToCache({ cwd: workspaceRoot, paths: [out], ...options.push });
+  if (!push.ok) (options.warn ?? console.warn)(`warning: the image was built but not pushed to ${options.push.to}: ${push.reason}`);
+  return { manifest, build, push };
 }
 
 /** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */
@@ -166,8 +176,8 @@ export async function ensureImage(options: ImageBuildOptions & { log?: (line: st
       await realise(options, manifest.storePath, link);
       log(`Substituted ${manifest.storePath} from a binary cache.`);
       return { manifest, storePath: manifest.storePath, how: 'substituted' };
-    } catch {
-      log('No binary cache has it.');
+    } catch (e) {
+      log(`No configured binary cache could provide it: ${substitutionFailure(e as Error, options.sharing)}`);
     }
   }
   log(`Rebuilding ${installableFor(profile)}.`);
@@ -184,5 +194,17 @@ function isLinkTo(link: string, target: string): boolean {
 }
 
 async function realise(options: ImageBuildOptions, path: string, outLink: string): Promise<void> {
-  await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: options.extraArgs });
+  await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: buildArgs(options) });
+}
+
+/** One line saying why substitution failed: no cache configured, unreachable, untrusted signature, or absent. */
+export function substitutionFailure(error: Error, sharing: NixSharingOptions | undefined): string {
+  const text = error.message;
+  if (!sharing?.substituters?.length)
+    return 'no substituters option is set (build-image/vm-test option "substituters"), so only the Nix configuration\'s caches were asked.';
+  if (/lacks a valid signature|no signature is trusted|not signed by any of the keys/i.test(text))
+    return `the cache has the path but no signature on it matches trustedPublicKeys (${(sharing?.trustedPublicKeys ?? []).map((k) => k.split(':')[0]).join(', ') || 'none set'}). Set trustedPublicKeys to the public key of the key that signed it.`;
+  if (/unable to download|Couldn't connect|Connection refused|Could not resolve|resolve host|unreachable|timed out/i.test(text))
+    return `the cache ${(sharing?.substituters ?? []).join(', ')} could not be reached. Check that it is running and the URL is right.`;
+  return `no cache has it (${text.split('\n').slice(1, 3).join(' ').trim() || text.split('\n')[0]}).`;
 }

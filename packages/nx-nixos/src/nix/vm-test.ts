@@ -6,6 +6,7 @@ import type { Profile } from '../profile/schema';
 import { junitXml, type JUnitCase } from '../report/junit';
 import { NixBuildError, nixBuild } from './build';
 import { requiredSystemFeatures } from './eval';
+import { pushToCache, sharingArgs, type NixSharingOptions } from './copy';
 import { ensureImage } from './image';
 import type { ProgressOutput } from './progress-render';
 
@@ -23,6 +24,10 @@ export interface VmTestOptions {
   verbose?: boolean;
   progress?: ProgressOutput;
   log?: (line: string) => void;
+  sharing?: NixSharingOptions;
+  /** Opt-in: sign and copy the passed tests' results to this binary cache. */
+  push?: { to: string; signingKeyFile?: string };
+  warn?: (message: string) => void;
 }
 
 export interface VmTestResult {
@@ -57,6 +62,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
   }
 
   const cases: JUnitCase[] = [];
+  const resultPaths: string[] = [];
   for (const { test, installable } of installables) {
     const started = Date.now();
     const logFile = join(dir, `${test}.log`);
@@ -66,14 +72,16 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
         installable,
         outLink: join(dir, `${test}-result`),
         offline: options.offline,
-        extraArgs: options.extraArgs,
+        extraArgs: [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])],
         logFile,
         verbose: options.verbose,
         progress: options.progress,
       });
       const upToDate = build.monitor.finished.length === 0 && build.monitor.substituted.size === 0;
       const note = upToDate ? UP_TO_DATE : `passed (${build.monitor.finished.length} derivation(s) built)`;
-      log(`${test}: ${note}`);
+      const where = [...new Set(build.monitor.finished.flatMap((b) => (b.machine ? [b.machine] : [])))];
+      log(`${test}: ${note}${where.length ? ` on ${where.join(', ')}` : ''}`);
+      resultPaths.push(...Object.values(build.outputs));
       cases.push({ name: test, seconds: (Date.now() - started) / 1000, systemOut: note });
     } catch (e) {
       if (!(e instanceof NixBuildError)) throw e;
@@ -84,6 +92,11 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
         failure: { message: e.failedDerivation ? `builder for ${e.failedDerivation} failed` : 'nix build failed', details: e.message },
       });
     }
+  }
+  if (options.push && resultPaths.length) {
+    const push = await pushToCache({ cwd: workspaceRoot, paths: resultPaths, ...options.push });
+    if (!push.ok) (options.warn ?? console.warn)(`warning: the test results were not pushed to ${options.push.to}: ${push.reason}`);
+    else log(`Pushed ${resultPaths.length} test result(s) to ${options.push.to} in ${push.seconds.toFixed(1)}s.`);
   }
   const junitFile = join(dir, 'junit.xml');
   writeFileAtomic(junitFile, junitXml(profile.name, cases));

@@ -1,11 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { buildSummary } from '../../nix/build';
+import { sharingFromOptions, type SharingExecutorOptions } from '../../nix/copy';
 import { buildImage } from '../../nix/image';
 import { formatBytes } from '../../nix/progress-render';
 import { UP_TO_DATE } from '../../nix/vm-test';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
-export interface BuildImageOptions {
+export interface BuildImageOptions extends SharingExecutorOptions {
   flakeRef?: string;
   offline?: boolean;
   extraArgs?: string[];
@@ -15,7 +16,10 @@ export interface BuildImageOptions {
 export default async function buildImageExecutor(options: BuildImageOptions, context: ExecutorContext) {
   return reportErrors('build-image', async () => {
     const profile = profileOf(context);
-    const { manifest, build } = await buildImage({
+    const { sharing, push: pushTarget } = sharingFromOptions(options);
+    const { manifest, build, push } = await buildImage({
+      sharing,
+      push: pushTarget,
       workspaceRoot: context.root,
       profile,
       profileDir: projectRootOf(context),
@@ -30,6 +34,7 @@ export default async function buildImageExecutor(options: BuildImageOptions, con
     console.log(`${profile.name}: ${buildSummary(build.monitor)}; image ${formatBytes(manifest.sizeBytes)}`);
     console.log(`  ${manifest.storePath}`);
     console.log(`  manifest: artifacts/images/${profile.name}/manifest.json`);
+    if (push?.ok) console.log(`  pushed to ${pushTarget?.to} in ${push.seconds.toFixed(1)}s`);
     return true;
   });
 }

@@ -1,0 +1,39 @@
+import { scrubSecrets, sharingArgs, sharingFromOptions } from './copy';
+
+describe('sharingArgs', () => {
+  it('passes caches, keys, builders, jobs and features to nix build', () => {
+    expect(
+      sharingArgs({
+        substituters: ['http://a:1', 's3://b'],
+        trustedPublicKeys: ['k-1:AAAA='],
+        builders: '@/etc/nix/machines',
+        maxJobs: 0,
+        systemFeatures: ['kvm', 'nixos-test'],
+      }),
+    ).toEqual([
+      '--option', 'extra-substituters', 'http://a:1 s3://b',
+      '--option', 'extra-trusted-public-keys', 'k-1:AAAA=',
+      '--option', 'builders', '@/etc/nix/machines',
+      '--max-jobs', '0',
+      '--option', 'system-features', 'kvm nixos-test',
+    ]);
+    expect(sharingArgs({})).toEqual([]);
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('removes the key, its base64 part and secret-key= values', () => {
+    const key = 'team-1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0';
+    expect(scrubSecrets(`bad key ${key} / c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0 file:///x?secret-key=/k/s&compression=xz`, [key])).toBe(
+      'bad key <redacted> / <redacted> file:///x?secret-key=<redacted>&compression=xz',
+    );
+  });
+});
+
+describe('sharingFromOptions', () => {
+  it('pushes only with pushTo, and rejects a signing key without a target', () => {
+    expect(sharingFromOptions({ substituters: ['http://a'] }).push).toBeUndefined();
+    expect(sharingFromOptions({ pushTo: 'file:///c', signingKeyFile: 'k' }).push).toEqual({ to: 'file:///c', signingKeyFile: 'k' });
+    expect(() => sharingFromOptions({ signingKeyFile: 'k' })).toThrow(/signingKeyFile is set but pushTo is not/);
+  });
+});
