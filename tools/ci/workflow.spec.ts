@@ -30,7 +30,7 @@ describe('.github/workflows/ci.yml', () => {
 
   it('parses and runs the affected projects of the Nx graph as a matrix', () => {
     expect(scripts.join('\n')).toContain('npx nx show projects --affected --json');
-    expect(targetsOf(scripts.join('\n'))).toEqual(['hygiene', 'vm-test', 'build-image']);
+    expect(targetsOf(scripts.join('\n'))).toEqual(['hygiene', 'docs-check', 'vm-test', 'build-image']);
   });
 
   it('names only targets that exist in the workspace graph', () => {
