@@ -68,6 +68,37 @@ describeWithNix("the flake's Nix files, offline", () => {
     }
   });
 
+  it('service-host.nix gives a service its own origin on the public port and redirects its profile path there', async () => {
+    const helper = (base: string) =>
+      `import ./infra/nixos/lib/service-host.nix { rave = { publicBaseUrl = "${base}"; tls = { certificateFile = "/c.pem"; keyFile = "/k.pem"; }; }; }`;
+    await expect(evalJson(`(${helper('https://localhost:8443')}).originOf "gitlab.localhost"`)).resolves.toBe('https://gitlab.localhost:8443');
+    await expect(evalJson(`(${helper('https://rave.example.org/')}).originOf "gitlab.rave.example.org"`)).resolves.toBe(
+      'https://gitlab.rave.example.org',
+    );
+    await expect(evalJson(`(${helper('http://rave.test:8080/x/')}).originOf "a.b"`)).resolves.toBe('http://a.b:8080');
+    await expect(evalJson(`(${helper('localhost:8443')}).originOf "a.b"`)).rejects.toThrow(
+      /services\.rave\.publicBaseUrl "localhost:8443" is not an http\(s\) URL/,
+    );
+
+    const host = await evalJson<{
+      services: {
+        rave: { tls: { extraHostNames: string[] } };
+        nginx: { virtualHosts: Record<string, { serverName?: string; forceSSL?: boolean; sslCertificate?: string; sslCertificateKey?: string; locations: Record<string, unknown> }> };
+      };
+    }>(
+      `(${helper('https://localhost:8443')}).mkServiceHost { name = "rave-outline"; hostName = "outline.localhost"; path = "/outline/"; url = "https://outline.localhost:8443/"; locations."/".proxyPass = "http://127.0.0.1:3000"; }`,
+    );
+    expect(host.services.rave.tls.extraHostNames).toEqual(['outline.localhost']);
+    expect(host.services.nginx.virtualHosts['rave-outline']).toEqual({
+      serverName: 'outline.localhost',
+      forceSSL: true,
+      sslCertificate: '/c.pem',
+      sslCertificateKey: '/k.pem',
+      locations: { '/': { proxyPass: 'http://127.0.0.1:3000' } },
+    });
+    expect(host.services.nginx.virtualHosts.rave.locations).toEqual({ '/outline/': { return: '302 https://outline.localhost:8443/' } });
+  });
+
   it('each profile.nix enables exactly the services its profile.json features enable', async () => {
     for (const name of repoProfiles()) {
       const json = JSON.parse(readRepoFile(`profiles/${name}/profile.json`)) as { features: Record<string, boolean> };

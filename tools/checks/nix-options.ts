@@ -379,15 +379,18 @@ export interface ParsedModuleFile {
 }
 
 const startsWith = (path: readonly Segment[], prefix: readonly string[]) => prefix.every((p, k) => path[k] === p);
-const inNamespace = (path: readonly Segment[]) => RAVE_NAMESPACES.some((ns) => startsWith(path, ns));
-const leadsToNamespace = (path: readonly Segment[]) => RAVE_NAMESPACES.some((ns) => path.length < ns.length && startsWith(ns, path as string[]));
 const known = (path: Segment[]): string[] => {
   const end = path.indexOf(null);
   return (end < 0 ? path : path.slice(0, end)) as string[];
 };
 
-/** Option declarations and uses of one Nix file (a module, a profile, a test with `nodes.*` modules). */
-export function scanModuleFile(file: string, source: string): ParsedModuleFile {
+/**
+ * Option declarations and uses of one Nix file (a module, a profile, a test with `nodes.*` modules).
+ * Uses are collected in `namespaces` (RAVE's own by default; upstream ones for the nixpkgs check).
+ */
+export function scanModuleFile(file: string, source: string, namespaces: readonly string[][] = RAVE_NAMESPACES): ParsedModuleFile {
+  const inNamespace = (path: readonly Segment[]) => namespaces.some((ns) => startsWith(path, ns));
+  const leadsToNamespace = (path: readonly Segment[]) => namespaces.some((ns) => path.length < ns.length && startsWith(ns, path as string[]));
   const parser = new Parser(tokenize(source, file));
   const [top] = parser.value(0, []);
   const result: ParsedModuleFile = { file, declarations: [], uses: [] };

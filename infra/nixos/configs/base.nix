@@ -33,16 +33,19 @@ let
     </body>
     </html>
   '';
+  subjectAltNames = lib.concatStringsSep "," (
+    map (n: "DNS:${n}") (lib.unique ([ cfg.hostName "localhost" ] ++ cfg.tls.extraHostNames)) ++ [ "IP:127.0.0.1" ]
+  );
   roleUnit =
     role: spec:
     lib.nameValuePair "rave-postgresql-password-${role}" {
       description = "Set the PostgreSQL password of role ${role} from ${spec.passwordFile}";
       wantedBy = [ "multi-user.target" ];
-      requires = [ "postgresql.service" ];
+      # postgresql.target is reached once postgresql-setup.service has created the ensureUsers roles.
+      requires = [ "postgresql.target" ];
       wants = [ "sops-install-secrets.service" ];
       after = [
-        "postgresql.service"
-        "postgresql-setup.service"
+        "postgresql.target"
         "sops-install-secrets.service"
       ];
       before = spec.before;
@@ -112,6 +115,22 @@ in
         default = "/var/lib/rave/tls/key.pem";
         description = "PEM private key for certificateFile (readable by root and the nginx group only).";
       };
+      extraHostNames = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        description = "Further host names nginx serves (services on their own virtual host); the self-signed certificate covers them.";
+      };
+    };
+    unfreePackages = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "outline" ];
+      description = ''
+        Names (lib.getName) of unfree packages the enabled services need (Outline is BUSL-1.1, n8n
+        is under the Sustainable Use License). Collected here so that one allowUnfreePredicate allows
+        exactly these: two modules each setting nixpkgs.config.allowUnfreePredicate would override
+        each other.
+      '';
     };
     ssh.authorizedKeys = lib.mkOption {
       type = lib.types.listOf lib.types.str;
@@ -145,6 +164,9 @@ in
 
   config = {
     system.stateVersion = lib.mkDefault "26.05";
+    nixpkgs.config.allowUnfreePredicate = lib.mkIf (cfg.unfreePackages != [ ]) (
+      pkg: builtins.elem (lib.getName pkg) cfg.unfreePackages
+    );
     networking.hostName = lib.mkDefault "rave-${profile.name}";
     networking.firewall.allowedTCPPorts = [
       22
@@ -194,7 +216,7 @@ in
         script = ''
           mkdir -p "$(dirname ${lib.escapeShellArg cfg.tls.keyFile})" "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})"
           openssl req -x509 -newkey rsa:3072 -nodes -days 825 \
-            -subj "/CN=${cfg.hostName}" -addext "subjectAltName=DNS:${cfg.hostName},DNS:localhost,IP:127.0.0.1" \
+            -subj "/CN=${cfg.hostName}" -addext ${lib.escapeShellArg "subjectAltName=${subjectAltNames}"} \
             -keyout ${lib.escapeShellArg cfg.tls.keyFile} -out ${lib.escapeShellArg cfg.tls.certificateFile}
           chgrp nginx ${lib.escapeShellArg cfg.tls.keyFile}
           chmod 0640 ${lib.escapeShellArg cfg.tls.keyFile}

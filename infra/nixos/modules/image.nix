@@ -20,14 +20,15 @@ in
       }
     ];
 
-    image.modules.qemu = [
-      {
-        image.baseName = lib.removeSuffix suffix image.file;
-        image.format = image.format or "qcow2";
-        # Legacy BIOS boot: QEMU's default SeaBIOS firmware boots it without OVMF.
-        image.efiSupport = false;
-        virtualisation.diskSize = profile.resources.diskGiB * 1024;
-      }
-    ];
+    # image.modules is attrsOf deferredModule: this module is merged with nixpkgs' own "qemu" variant
+    # (nixos/modules/image/images.nix, which imports virtualisation/disk-image.nix).
+    image.modules.qemu = {
+      image.baseName = lib.removeSuffix suffix image.file;
+      image.format = image.format or "qcow2";
+      # Legacy BIOS boot: QEMU's default SeaBIOS firmware boots it without OVMF.
+      image.efiSupport = false;
+      # MiB (virtualisation/disk-size-option.nix).
+      virtualisation.diskSize = profile.resources.diskGiB * 1024;
+    };
   };
 }

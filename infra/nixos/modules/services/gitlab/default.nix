@@ -1,4 +1,6 @@
-# services.rave.gitlab: GitLab behind the shared nginx at its profile.json path (default /gitlab/).
+# services.rave.gitlab: GitLab behind the shared nginx on its own host name (default
+# gitlab.<services.rave.hostName>): nixpkgs' GitLab package precompiles its assets for the site root,
+# so it cannot run under a path prefix. Its profile.json path (default /gitlab/) redirects there.
 # Database: a local role over the Unix socket (peer authentication, no password). Every secret is a
 # file; by default the sops-nix secrets gitlab/<name> from config/secrets.yaml under /run/secrets.
 {
@@ -11,6 +13,7 @@ let
   cfg = config.services.rave.gitlab;
   rave = config.services.rave;
   path = rave.servicePaths.GitLab or "/gitlab/";
+  serviceHost = import ../../../lib/service-host.nix { inherit rave; };
   secretNames = [
     "initial-root-password"
     "secret"
@@ -36,11 +39,17 @@ in
   options.services.rave.gitlab = {
     enable = lib.mkEnableOption "GitLab";
     package = lib.mkPackageOption pkgs "gitlab" { };
+    hostName = lib.mkOption {
+      type = lib.types.str;
+      default = "gitlab.${rave.hostName}";
+      defaultText = lib.literalExpression ''"gitlab.''${services.rave.hostName}"'';
+      description = "Host name of GitLab's own virtual host (it needs a DNS entry unless it ends in .localhost).";
+    };
     publicUrl = lib.mkOption {
       type = lib.types.str;
-      default = "${rave.publicBaseUrl}${path}";
-      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/gitlab/"'';
-      description = "URL users reach GitLab under (links in mails, clone URLs, OAuth redirects).";
+      default = "${serviceHost.originOf cfg.hostName}/";
+      defaultText = lib.literalExpression ''"https://''${hostName}:<port of services.rave.publicBaseUrl>/"'';
+      description = "URL users reach GitLab under, with a trailing slash (links in mails, clone URLs, OAuth redirects).";
     };
     initialRootPasswordFile = secretOption "initial-root-password" "the initial password of the root user";
     secretFile = secretOption "secret" "secret_key_base";
@@ -75,7 +84,8 @@ in
     };
   };
 
-  config = lib.mkIf cfg.enable {
+  config = lib.mkIf cfg.enable (lib.mkMerge [
+  {
     sops.secrets = lib.mkIf cfg.useSops (
       lib.genAttrs (map (n: "gitlab/${n}") secretNames) (_: {
         owner = config.services.gitlab.user;
@@ -84,8 +94,9 @@ in
 
     services.gitlab = {
       enable = true;
-      inherit (cfg) package initialRootPasswordFile;
-      host = rave.hostName;
+      packages.gitlab = cfg.package;
+      inherit (cfg) initialRootPasswordFile;
+      host = cfg.hostName;
       port = publicPort;
       inherit https;
       databaseCreateLocally = true;
@@ -100,19 +111,28 @@ in
           activeRecordSaltFile
           ;
       };
-      extraConfig.gitlab.relative_url_root = lib.removeSuffix "/" path;
       puma.workers = cfg.resources.pumaWorkers;
       sidekiq.concurrency = cfg.resources.sidekiqConcurrency;
     };
-    systemd.services.gitlab = {
+    # gitlab-config.service copies the secrets into secrets.yml and gitlab-db-config.service reads the
+    # initial root password: they, not gitlab.service, must wait for sops-nix.
+    systemd.services.gitlab-config = {
+      wants = [ "sops-install-secrets.service" ];
       after = [ "sops-install-secrets.service" ];
-      environment.RAILS_RELATIVE_URL_ROOT = lib.removeSuffix "/" path;
-      serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
     };
-
-    services.nginx.virtualHosts.rave.locations.${path} = {
+    systemd.services.gitlab-db-config.after = [ "sops-install-secrets.service" ];
+    systemd.services.gitlab.serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
+  }
+  (serviceHost.mkServiceHost {
+    name = "rave-gitlab";
+    inherit (cfg) hostName;
+    inherit path;
+    url = cfg.publicUrl;
+    # The socket gitlab-workhorse listens on (nixpkgs' services.gitlab).
+    locations."/" = {
       proxyPass = "http://unix:/run/gitlab/gitlab-workhorse.socket";
       extraConfig = "client_max_body_size 512m;";
     };
-  };
+  })
+  ]);
 }

@@ -1,12 +1,15 @@
 # services.rave.n8n: n8n workflow automation behind nginx at its profile.json path (default /n8n/).
 # PostgreSQL over TCP as role "n8n": the role password is set at boot from databasePasswordFile, and
-# n8n reads the password and its encryption key through systemd credentials (*_FILE variables).
+# n8n reads the password and its encryption key from files: nixpkgs' services.n8n.environment turns
+# every *_FILE variable into a systemd credential (the service runs with DynamicUser).
+# TLS ends at nginx, so n8n itself speaks plain HTTP on 127.0.0.1 (N8N_PROTOCOL=https would make it
+# expect its own certificate); the public URLs carry https. n8n is under the Sustainable Use License
+# (unfree in nixpkgs): enabling the service allows exactly that package.
 { config, lib, ... }:
 let
   cfg = config.services.rave.n8n;
   rave = config.services.rave;
   path = rave.servicePaths.n8n or "/n8n/";
-  credentials = "/run/credentials/n8n.service";
 in
 {
   options.services.rave.n8n = {
@@ -65,31 +68,33 @@ in
       before = [ "n8n.service" ];
     };
 
-    services.n8n.enable = true;
-    systemd.services.n8n = {
-      after = [ "rave-postgresql-password-n8n.service" ];
-      environment = lib.mapAttrs (_: lib.mkForce) {
-        N8N_PORT = toString cfg.port;
+    services.rave.unfreePackages = [ "n8n" ];
+    services.n8n = {
+      enable = true;
+      environment = {
+        N8N_PORT = cfg.port;
         N8N_LISTEN_ADDRESS = "127.0.0.1";
+        # The editor's base path; nginx strips the prefix before proxying.
         N8N_PATH = path;
         N8N_EDITOR_BASE_URL = cfg.publicUrl;
         WEBHOOK_URL = cfg.publicUrl;
-        N8N_PROTOCOL = "https";
+        N8N_PROXY_HOPS = 1;
         DB_TYPE = "postgresdb";
         DB_POSTGRESDB_HOST = "127.0.0.1";
-        DB_POSTGRESDB_PORT = "5432";
+        DB_POSTGRESDB_PORT = 5432;
         DB_POSTGRESDB_DATABASE = "n8n";
         DB_POSTGRESDB_USER = "n8n";
-        DB_POSTGRESDB_PASSWORD_FILE = "${credentials}/db-password";
-        N8N_ENCRYPTION_KEY_FILE = "${credentials}/encryption-key";
+        DB_POSTGRESDB_PASSWORD_FILE = cfg.databasePasswordFile;
+        N8N_ENCRYPTION_KEY_FILE = cfg.encryptionKeyFile;
       };
-      serviceConfig = {
-        LoadCredential = [
-          "db-password:${cfg.databasePasswordFile}"
-          "encryption-key:${cfg.encryptionKeyFile}"
-        ];
-        MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
-      };
+    };
+    systemd.services.n8n = {
+      wants = [ "sops-install-secrets.service" ];
+      after = [
+        "sops-install-secrets.service"
+        "rave-postgresql-password-n8n.service"
+      ];
+      serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
     };
 
     services.nginx.virtualHosts.rave.locations.${path} = {

@@ -1,5 +1,8 @@
-# services.rave.outline: the Outline wiki behind nginx at its profile.json path (default /outline/).
-# Database and Redis are local (Unix socket, peer authentication); secrets are files.
+# services.rave.outline: the Outline wiki behind nginx on its own host name (default
+# outline.<services.rave.hostName>): Outline does not support running under a path prefix, so its
+# profile.json path (default /outline/) redirects there.
+# Database and Redis are local (Unix socket, peer authentication); secrets are files. The outline
+# package is BUSL-1.1 (unfree in nixpkgs): enabling the service allows exactly that package.
 {
   config,
   lib,
@@ -10,16 +13,23 @@ let
   cfg = config.services.rave.outline;
   rave = config.services.rave;
   path = rave.servicePaths.Outline or "/outline/";
+  serviceHost = import ../../../lib/service-host.nix { inherit rave; };
 in
 {
   options.services.rave.outline = {
     enable = lib.mkEnableOption "the Outline wiki";
     package = lib.mkPackageOption pkgs "outline" { };
+    hostName = lib.mkOption {
+      type = lib.types.str;
+      default = "outline.${rave.hostName}";
+      defaultText = lib.literalExpression ''"outline.''${services.rave.hostName}"'';
+      description = "Host name of Outline's own virtual host (it needs a DNS entry unless it ends in .localhost).";
+    };
     publicUrl = lib.mkOption {
       type = lib.types.str;
-      default = "${rave.publicBaseUrl}${lib.removeSuffix "/" path}";
-      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/outline"'';
-      description = "URL users reach Outline under.";
+      default = serviceHost.originOf cfg.hostName;
+      defaultText = lib.literalExpression ''"https://''${hostName}:<port of services.rave.publicBaseUrl>"'';
+      description = "URL users reach Outline under (Outline's URL, no path).";
     };
     port = lib.mkOption {
       type = lib.types.port;
@@ -77,7 +87,9 @@ in
     };
   };
 
-  config = lib.mkIf cfg.enable {
+  config = lib.mkIf cfg.enable (lib.mkMerge [
+  {
+    services.rave.unfreePackages = [ "outline" ];
     sops.secrets = lib.mkIf cfg.useSops (
       {
         "outline/secret-key".owner = config.services.outline.user;
@@ -96,13 +108,20 @@ in
       };
     };
     systemd.services.outline = {
+      wants = [ "sops-install-secrets.service" ];
       after = [ "sops-install-secrets.service" ];
       serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
     };
-
-    services.nginx.virtualHosts.rave.locations.${path} = {
-      proxyPass = "http://127.0.0.1:${toString cfg.port}/";
+  }
+  (serviceHost.mkServiceHost {
+    name = "rave-outline";
+    inherit (cfg) hostName;
+    inherit path;
+    url = "${cfg.publicUrl}/";
+    locations."/" = {
+      proxyPass = "http://127.0.0.1:${toString cfg.port}";
       proxyWebsockets = true;
     };
-  };
+  })
+  ]);
 }

@@ -1,6 +1,8 @@
 # services.rave.penpot: Penpot (frontend, backend, exporter) as OCI containers on the host network,
-# behind nginx at its profile.json path (default /penpot/). Penpot is not packaged in nixpkgs, so the
-# images are pulled on first start (the guest needs network then); pin them by tag or digest.
+# behind nginx on its own host name (default penpot.<services.rave.hostName>): Penpot's supported
+# deployment owns the site root, so its profile.json path (default /penpot/) redirects there.
+# nixpkgs has no Penpot module, so the images are pulled on first start (the guest needs network
+# then); pin them by tag or digest.
 # PostgreSQL over TCP as role "penpot" (password set at boot from databasePasswordFile); Valkey local.
 # The containers' secrets reach them through an environment file written at boot from the *File
 # inputs into /run/penpot (root only), never through the Nix store or a command line.
@@ -14,6 +16,7 @@ let
   cfg = config.services.rave.penpot;
   rave = config.services.rave;
   path = rave.servicePaths.Penpot or "/penpot/";
+  serviceHost = import ../../../lib/service-host.nix { inherit rave; };
   envFile = "/run/penpot/secrets.env";
   common = {
     PENPOT_PUBLIC_URI = cfg.publicUrl;
@@ -33,10 +36,16 @@ in
       default = "2.17.2";
       description = "Tag of the penpotapp/{frontend,backend,exporter} images (a @sha256 digest suffix pins them fully).";
     };
+    hostName = lib.mkOption {
+      type = lib.types.str;
+      default = "penpot.${rave.hostName}";
+      defaultText = lib.literalExpression ''"penpot.''${services.rave.hostName}"'';
+      description = "Host name of Penpot's own virtual host (it needs a DNS entry unless it ends in .localhost).";
+    };
     publicUrl = lib.mkOption {
       type = lib.types.str;
-      default = "${rave.publicBaseUrl}${lib.removeSuffix "/" path}";
-      defaultText = lib.literalExpression ''"''${services.rave.publicBaseUrl}/penpot"'';
+      default = serviceHost.originOf cfg.hostName;
+      defaultText = lib.literalExpression ''"https://''${hostName}:<port of services.rave.publicBaseUrl>"'';
       description = "PENPOT_PUBLIC_URI: the URL users reach Penpot under.";
     };
     frontendPort = lib.mkOption {
@@ -82,7 +91,8 @@ in
     };
   };
 
-  config = lib.mkIf cfg.enable {
+  config = lib.mkIf cfg.enable (lib.mkMerge [
+  {
     sops.secrets = lib.mkIf cfg.useSops {
       "penpot/db-password" = { };
       "penpot/secret-key" = { };
@@ -111,6 +121,7 @@ in
       description = "Write the Penpot containers' secret environment file";
       before = units;
       requiredBy = units;
+      wants = [ "sops-install-secrets.service" ];
       after = [ "sops-install-secrets.service" ];
       serviceConfig = {
         Type = "oneshot";
@@ -178,11 +189,17 @@ in
       };
     };
     systemd.tmpfiles.rules = [ "d /var/lib/penpot/assets 0750 root root -" ];
-
-    services.nginx.virtualHosts.rave.locations.${path} = {
-      proxyPass = "http://127.0.0.1:${toString cfg.frontendPort}/";
+  }
+  (serviceHost.mkServiceHost {
+    name = "rave-penpot";
+    inherit (cfg) hostName;
+    inherit path;
+    url = "${cfg.publicUrl}/";
+    locations."/" = {
+      proxyPass = "http://127.0.0.1:${toString cfg.frontendPort}";
       proxyWebsockets = true;
       extraConfig = "client_max_body_size 350m;";
     };
-  };
+  })
+  ]);
 }
