@@ -201,7 +201,7 @@ async function realise(options: ImageBuildOptions, path: string, outLink: string
 export function substitutionFailure(error: Error, sharing: NixSharingOptions | undefined): string {
   const text = error.message;
   if (!sharing?.substituters?.length)
-    return 'no substituters option is set (build-image/vm-test option "substituters"), so only the Nix configuration\'s caches were asked.';
+    return 'no substituters option is set (option "substituters" of build-image, vm-test or launch), so only the Nix configuration\'s caches were asked.';
   if (/lacks a valid signature|no signature is trusted|not signed by any of the keys/i.test(text))
     return `the cache has the path but no signature on it matches trustedPublicKeys (${(sharing?.trustedPublicKeys ?? []).map((k) => k.split(':')[0]).join(', ') || 'none set'}). Set trustedPublicKeys to the public key of the key that signed it.`;
   if (/unable to download|Couldn't connect|Connection refused|Could not resolve|resolve host|unreachable|timed out/i.test(text))

@@ -1,7 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
+import type { NixSharingOptions } from '../../nix/copy';
 import { profileOf, reportErrors } from '../shared/profile';
 
-export interface LaunchOptions {
+/** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
+export interface LaunchOptions extends NixSharingOptions {
   flakeRef?: string;
   instance?: string;
   detach?: boolean;
@@ -19,6 +21,7 @@ const asList = (value: string | string[] | undefined) => (value === undefined ? 
 export default async function launchExecutor(options: LaunchOptions, context: ExecutorContext) {
   return reportErrors('launch', async () => {
     const { ensureImage } = await import('../../nix/image');
+    const { sharingFromOptions } = await import('../../nix/copy');
     const { launchVm, parseSecrets, stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/vm');
     const { finishExited } = await import('../../qemu/instance');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
@@ -27,7 +30,9 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
     const secrets = parseSecrets(asList(options.secret), context.cwd ?? process.cwd());
     const log = (line: string) => console.log(line);
     const warn = (line: string) => console.warn(`warning: ${line}`);
-    const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, log, progress: process.stderr });
+    const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
+    const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
+    const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
     if (image.how !== 'present') log(`Image ${image.how}: ${image.storePath}`);
     const vm = await launchVm({
       workspaceRoot: context.root,
