@@ -33,6 +33,20 @@ let
     </body>
     </html>
   '';
+  # The port of publicBaseUrl. When the launcher forwards a host port other than 443, the services'
+  # own server-side calls to public URLs (OAuth token exchange, webhooks, Penpot's exporter) reach
+  # the guest's loopback on that port, so nginx listens there too.
+  publicPortMatch = builtins.match "https?://[^/:]+:([0-9]+)(/.*)?" cfg.publicBaseUrl;
+  publicPort = if publicPortMatch == null then null else lib.toInt (builtins.head publicPortMatch);
+  loopbackListen = lib.optionals (publicPort != null && publicPort != 443 && publicPort != 80) (
+    map
+      (addr: {
+        inherit addr;
+        port = publicPort;
+        ssl = true;
+      })
+      ([ "127.0.0.1" ] ++ lib.optional config.networking.enableIPv6 "[::1]")
+  );
   subjectAltNames = lib.concatStringsSep "," (
     map (n: "DNS:${n}") (lib.unique ([ cfg.hostName "localhost" ] ++ cfg.tls.extraHostNames)) ++ [ "IP:127.0.0.1" ]
   );
@@ -232,6 +246,15 @@ in
       recommendedProxySettings = true;
       recommendedGzipSettings = true;
       recommendedOptimisation = true;
+      # Every virtual host: HTTP (redirect) and HTTPS on all addresses, plus HTTPS on the public port
+      # on loopback (see loopbackListen).
+      defaultListen = lib.mkIf (loopbackListen != [ ]) (
+        [
+          { addr = "0.0.0.0"; }
+        ]
+        ++ lib.optional config.networking.enableIPv6 { addr = "[::0]"; }
+        ++ loopbackListen
+      );
       virtualHosts.rave = {
         default = true;
         serverName = cfg.hostName;

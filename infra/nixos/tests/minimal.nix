@@ -39,6 +39,8 @@ pkgs.testers.runNixOSTest {
     machine.wait_for_unit("nginx.service")
     machine.wait_for_open_port(443)
     machine.succeed("curl --fail --silent --insecure https://localhost/healthz | grep -qx ok")
+    # The public port of profile.json (8443) is served on loopback too, for server-side calls to public URLs.
+    machine.succeed("curl --fail --silent --insecure https://localhost:8443/healthz | grep -qx ok")
     machine.succeed("curl --silent --output /dev/null --write-out '%{http_code}' http://localhost/ | grep -qx 301")
 
     page = machine.succeed("curl --fail --silent --insecure https://localhost/")

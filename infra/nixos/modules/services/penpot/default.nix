@@ -166,6 +166,8 @@ in
       penpot-exporter = {
         image = "docker.io/penpotapp/exporter:${cfg.version}";
         environment = common // {
+          # The exporter renders pages from the frontend directly, as in Penpot's own compose file.
+          PENPOT_PUBLIC_URI = "http://127.0.0.1:${toString cfg.frontendPort}";
           PENPOT_REDIS_URI = "redis://127.0.0.1:6379/0";
           PENPOT_HTTP_SERVER_PORT = "6061";
         };
