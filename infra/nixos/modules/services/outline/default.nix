@@ -107,6 +107,11 @@ in
         displayName = "GitLab";
       };
     };
+    # nixpkgs' services.outline adds tmpfiles rules `f <secretKeyFile>` and `f <utilsSecretFile>`; for
+    # files under /run/secrets they only work once sops-nix has installed the secrets.
+    systemd.services.sops-install-secrets.before = lib.mkIf (cfg.useSops && config.security.rave.sopsBootstrap.enable) [
+      "systemd-tmpfiles-setup.service"
+    ];
     systemd.services.outline = {
       wants = [ "sops-install-secrets.service" ];
       after = [ "sops-install-secrets.service" ];
