@@ -41,6 +41,7 @@ export class NixBuildError extends Error {
   }
 }
 
+const REMOTE_BUILDER_ERROR = /cannot build on '|unable to start any build|Failed to find a machine for remote build/;
 const NETWORK_ERROR = /unable to download|Could not resolve host|Couldn't resolve host|unable to connect|Connection refused|Network is unreachable/i;
 
 /** Runs `nix build --json --log-format internal-json` with live progress, a full log file and a precise failure report. */
@@ -57,6 +58,7 @@ export async function nixBuild(request: NixBuildRequest): Promise<NixBuildResult
       log?.write(`${name}> ${line}\n`);
       if (request.verbose) reporter?.print(`${name}> ${line}`);
     },
+    onBuildStarted: (build) => log?.write(`building ${build.drvPath}${build.machine ? ` on ${build.machine}` : ''}\n`),
     onMessage: (level, text) => {
       log?.write(`${text}\n`);
       if (level <= 1 && !/Git tree '.*' is dirty/.test(text)) reporter?.print(text);
@@ -107,6 +109,13 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor): NixBuil
   const cacheWarnings = monitor.messages.filter((m) => m.level === 1 && /substitute|binary cache|trusted-public-keys|unable to download/i.test(m.text));
   lines.push(...cacheWarnings.map((m) => `  ${m.text}`));
   const errors = monitor.errors().join('\n');
+  if (REMOTE_BUILDER_ERROR.test(errors)) {
+    // ssh's own reason (refused, denied, unknown host key) is a plain stderr line, not a Nix message.
+    lines.push(...monitor.messages.filter((m) => m.level >= 3 && /^ssh: |Permission denied|Host key verification failed/i.test(m.text)).map((m) => `  ${m.text}`));
+    lines.push(
+      'A remote builder could not be used. Check that `nix store ping --store <builder URI>` works with the same NIX_SSHOPTS, that the builder lists this system and the required features, or raise maxJobs so that builds can run locally.',
+    );
+  }
   if (NETWORK_ERROR.test(errors)) {
     lines.push(
       existsSync(`${request.cwd}/flake.lock`)

@@ -23,7 +23,7 @@ export function statusLine(monitor: NixBuildMonitor, bytesPerSecond = 0): string
   const parts = [`built ${monitor.builds.done}/${monitor.builds.expected}`];
   if (monitor.builds.failed) parts.push(`${monitor.builds.failed} failed`);
   if (monitor.substitutions.expected) parts.push(`fetched ${monitor.substitutions.done}/${monitor.substitutions.expected}`);
-  const running = [...monitor.running.values()].map((b) => (b.phase ? `${b.name} (${b.phase})` : b.name));
+  const running = [...monitor.running.values()].map((b) => `${b.name}${b.machine ? ` on ${b.machine}` : ''}${b.phase ? ` (${b.phase})` : ''}`);
   if (running.length) parts.push(`running: ${running.slice(0, 3).join(', ')}${running.length > 3 ? ` +${running.length - 3}` : ''}`);
   if (monitor.downloadedBytes || monitor.expectedDownloadBytes) {
     const expected = monitor.expectedDownloadBytes ? `/${formatBytes(monitor.expectedDownloadBytes)}` : '';

@@ -53,6 +53,28 @@ describe('NixBuildMonitor', () => {
     );
   });
 
+  it('counts a Nix 2.8 remote build once, on its builder, with the log lines the builder forwarded', () => {
+    const { monitor, logLines } = replay('nix-2.8-remote-build.jsonl');
+    expect(monitor.finished.map((b) => [b.name, b.machine])).toEqual([['t', 'ssh-ng://rave-builder']]);
+    expect(monitor.builds).toEqual({ done: 1, expected: 1, running: 0, failed: 0 });
+    expect(logLines).toEqual(['t> hello-from-remote-8180']);
+    expect(monitor.logTail(monitor.finished[0].drvPath)).toEqual(['hello-from-remote-8180']);
+    expect(buildSummary(monitor)).toMatch(/^built 1 \(on ssh-ng:\/\/rave-builder\), substituted 0 in /);
+
+    const started: string[] = [];
+    const hooked = new NixBuildMonitor({ onBuildStarted: (b) => started.push(`${b.name} on ${b.machine}`) });
+    for (const line of fixture('nix-2.8-remote-build.jsonl')) hooked.ingest(line);
+    expect(started).toEqual(['t on ssh-ng://rave-builder']);
+  });
+
+  it('names the builder of a running remote build in the status line', () => {
+    const monitor = new NixBuildMonitor({}, () => 0);
+    const lines = fixture('nix-2.8-remote-build.jsonl');
+    // Up to the builder's own progress report of its nested build: the local counts must win.
+    for (const line of lines.slice(0, lines.findIndex((l) => l.includes('"fields":[1,1,0,0],"id":47137266073611')) + 1)) monitor.ingest(line);
+    expect(statusLine(monitor)).toBe('built 0/1 | running: t on ssh-ng://rave-builder | 0.0s');
+  });
+
   it('shows the phase of a running build in the status line', () => {
     const monitor = new NixBuildMonitor({}, () => 0);
     for (const line of fixture('nix-2.24-substitute-and-build.jsonl').slice(0, 21)) monitor.ingest(line);

@@ -46,6 +46,7 @@ export interface FinishedBuild {
 }
 
 const LOG_TAIL = 40;
+const OUTERMOST_TYPES = new Set<number>([ActivityType.Realise, ActivityType.Builds, ActivityType.CopyPaths]);
 
 /** `/nix/store/<hash>-name.drv` -> `name`. */
 export function derivationName(path: string): string {
@@ -71,11 +72,20 @@ export class NixBuildMonitor {
   private readonly logTails = new Map<string, string[]>();
   private readonly transfers = new Map<number, number>();
   private readonly activities = new Map<number, { type: number; fields: unknown[] }>();
+  /**
+   * The outermost live Realise/Builds/CopyPaths activity of each type. A remote builder's daemon forwards its
+   * own set of them (and a second Build activity for the same derivation) into the stream; they are nested.
+   */
+  private readonly outermost = new Map<number, number>();
+  /** Build activity ids forwarded by a remote builder -> the local Build activity of the same derivation. */
+  private readonly nestedBuilds = new Map<number, number>();
 
   constructor(
     private readonly hooks: {
       /** Every build log line, with the derivation it belongs to. */
       onLogLine?: (drvName: string, line: string) => void;
+      /** Every build that starts, with the remote builder it runs on. */
+      onBuildStarted?: (build: RunningBuild) => void;
       /** Every message Nix prints (warnings, errors, plain lines). */
       onMessage?: (level: number, text: string) => void;
     } = {},
@@ -104,15 +114,27 @@ export class NixBuildMonitor {
       case 'start':
         if (typeof event.id !== 'number') break;
         this.activities.set(event.id, { type: event.type ?? 0, fields });
+        if (event.type !== undefined && OUTERMOST_TYPES.has(event.type) && !this.outermost.has(event.type)) this.outermost.set(event.type, event.id);
         if (event.type === ActivityType.Build && typeof fields[0] === 'string') {
           const machine = typeof fields[1] === 'string' && fields[1] ? fields[1] : undefined;
-          this.running.set(event.id, { drvPath: fields[0], name: derivationName(fields[0]), startedAt: this.now(), ...(machine ? { machine } : {}) });
+          const drvPath = fields[0];
+          const outer = [...this.running].find(([, b]) => b.drvPath === drvPath);
+          if (outer) {
+            this.nestedBuilds.set(event.id, outer[0]);
+            if (machine && !outer[1].machine) outer[1].machine = machine;
+          } else {
+            const build: RunningBuild = { drvPath, name: derivationName(drvPath), startedAt: this.now(), ...(machine ? { machine } : {}) };
+            this.running.set(event.id, build);
+            this.hooks.onBuildStarted?.(build);
+          }
         } else if (event.type === ActivityType.Substitute && typeof fields[0] === 'string') {
           this.substituted.add(fields[0]);
         }
         break;
       case 'stop': {
         if (typeof event.id !== 'number') break;
+        for (const [type, id] of this.outermost) if (id === event.id) this.outermost.delete(type);
+        this.nestedBuilds.delete(event.id);
         const build = this.running.get(event.id);
         if (build) {
           this.running.delete(event.id);
@@ -136,11 +158,12 @@ export class NixBuildMonitor {
 
   private result(id: number | undefined, type: number | undefined, fields: unknown[]): void {
     const activity = id === undefined ? undefined : this.activities.get(id);
+    const isOutermost = activity !== undefined && this.outermost.get(activity.type) === id;
+    const build = id === undefined ? undefined : this.running.get(this.nestedBuilds.get(id) ?? id);
     const nums = fields.map((f) => (typeof f === 'number' ? f : 0));
     switch (type) {
       case ResultType.BuildLogLine:
       case ResultType.PostBuildLogLine: {
-        const build = id === undefined ? undefined : this.running.get(id);
         const text = stripAnsi(String(fields[0] ?? ''));
         const name = build?.name ?? 'nix';
         if (build) {
@@ -153,14 +176,13 @@ export class NixBuildMonitor {
         break;
       }
       case ResultType.SetPhase: {
-        const build = id === undefined ? undefined : this.running.get(id);
         if (build && typeof fields[0] === 'string') build.phase = fields[0];
         break;
       }
       case ResultType.Progress:
-        if (activity?.type === ActivityType.Builds) {
+        if (activity?.type === ActivityType.Builds && isOutermost) {
           this.builds = { done: nums[0] ?? 0, expected: nums[1] ?? 0, running: nums[2] ?? 0, failed: nums[3] ?? 0 };
-        } else if (activity?.type === ActivityType.CopyPaths) {
+        } else if (activity?.type === ActivityType.CopyPaths && isOutermost) {
           this.substitutions = { done: nums[0] ?? 0, expected: nums[1] ?? 0 };
         } else if (activity?.type === ActivityType.FileTransfer && id !== undefined) {
           this.transfers.set(id, nums[0] ?? 0);
@@ -168,7 +190,7 @@ export class NixBuildMonitor {
         }
         break;
       case ResultType.SetExpected:
-        if (activity?.type === ActivityType.Realise && nums[0] === ActivityType.FileTransfer) this.expectedDownloadBytes = nums[1] ?? 0;
+        if (activity?.type === ActivityType.Realise && isOutermost && nums[0] === ActivityType.FileTransfer) this.expectedDownloadBytes = nums[1] ?? 0;
         break;
       default:
         break;
