@@ -5,10 +5,11 @@ import { writeFileAtomic } from '../fs/atomic';
 
 /**
  * A small JSON cache for graph inference, kept under Nx's workspace data folder. Keys are content
- * hashes that include the options and the plugin version, so stale entries are never read.
+ * hashes that include the options and the plugin's code identity (pluginCacheKey), so stale entries are
+ * never read. The file is read on the first lookup only.
  */
 export class InferenceCache<T> {
-  private entries: Record<string, T>;
+  private entries: Record<string, T> | undefined;
   private dirty = false;
   private readonly file: string;
 
@@ -18,7 +19,6 @@ export class InferenceCache<T> {
       process.env.NX_PROJECT_GRAPH_CACHE_DIRECTORY ??
       join(workspaceRoot, '.nx', 'workspace-data');
     this.file = join(dataDir.startsWith('/') ? dataDir : join(workspaceRoot, dataDir), `${name}.json`);
-    this.entries = InferenceCache.read<T>(this.file);
   }
 
   private static read<T>(file: string): Record<string, T> {
@@ -30,20 +30,31 @@ export class InferenceCache<T> {
     }
   }
 
+  private get all(): Record<string, T> {
+    return (this.entries ??= InferenceCache.read<T>(this.file));
+  }
+
   get(key: string): T | undefined {
-    return this.entries[key];
+    return this.all[key];
   }
 
   set(key: string, value: T): void {
-    this.entries[key] = value;
+    this.all[key] = value;
     this.dirty = true;
   }
 
   /** Writes the entries used in this run only, so the file does not grow without bound. */
   save(usedKeys: Iterable<string>): void {
+    const entries = this.all;
     const kept: Record<string, T> = {};
-    for (const key of usedKeys) if (key in this.entries) kept[key] = this.entries[key];
-    if (!this.dirty && Object.keys(kept).length === Object.keys(this.entries).length) return;
+    let count = 0;
+    for (const key of usedKeys) {
+      if (key in entries && !(key in kept)) {
+        kept[key] = entries[key];
+        count++;
+      }
+    }
+    if (!this.dirty && count === Object.keys(entries).length) return;
     writeFileAtomic(this.file, JSON.stringify(kept));
     this.entries = kept;
     this.dirty = false;
@@ -54,4 +65,20 @@ export function hashKey(...parts: (string | Buffer)[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\0');
   return hash.digest('hex');
+}
+
+let pluginKey: string | undefined;
+/**
+ * The plugin's version and code identity (load.js: the content hash of the compiled sources, or of the
+ * TypeScript sources' names, sizes and times while they are edited). Every cache key starts with it.
+ */
+export function pluginCacheKey(): string {
+  if (pluginKey === undefined) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const version: string = require('../../package.json').version;
+    const { codeHash } = require('../../load.js') as { codeHash(): string };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    pluginKey = `${version}+${codeHash()}`;
+  }
+  return pluginKey;
 }
