@@ -10,6 +10,7 @@
  * Run: node -r @swc-node/register tools/bench/nix-graph.ts [runs] [profiles] [modules] [ws-runs]
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,7 +68,7 @@ function generate(dir: string): string[] {
   return files;
 }
 
-/** The project file map Nx would build: every file owned by the deepest project root above it. */
+/** The project file map Nx would build: every file, with its content hash, owned by the deepest project root above it. */
 function dependencyContext(dir: string, results: CreateNodesResultV2): CreateDependenciesContext {
   const projects: Record<string, { root: string; name: string }> = { repo: { root: '.', name: 'repo' } };
   for (const [, result] of results)
@@ -78,7 +79,7 @@ function dependencyContext(dir: string, results: CreateNodesResultV2): CreateDep
     const file = abs.slice(dir.length + 1);
     let d = dirname(file);
     while (d !== '.' && !byRoot.has(d)) d = dirname(d);
-    projectFileMap[byRoot.get(d) ?? 'repo'].push({ file, hash: '' });
+    projectFileMap[byRoot.get(d) ?? 'repo'].push({ file, hash: createHash('sha1').update(readFileSync(abs)).digest('hex') });
   }
   return {
     workspaceRoot: dir,

@@ -64,9 +64,9 @@ describe('createNodes', () => {
     expect(error.partialResults.map(([file]: [string]) => file)).toContain('profiles/dev/profile.json');
   });
 
-  it('caches inferred projects by content hash under the workspace data directory', async () => {
+  it('caches parsed profiles by content hash under the workspace data directory', async () => {
     await createNodesForFiles(files, {}, context);
-    const cacheFile = join(root, '.nx/workspace-data/nx-nixos-projects.json');
+    const cacheFile = join(root, '.nx/workspace-data/nx-nixos-profiles.json');
     const first = JSON.parse(readFileSync(cacheFile, 'utf8'));
     expect(Object.keys(first)).toHaveLength(2);
 

@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2, ProjectConfiguration } from '@nx/devkit';
-import { InferenceCache, hashKey } from './cache';
+import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2 } from '@nx/devkit';
+import type { Profile } from '../profile/schema';
+import { InferenceCache, hashKey, pluginCacheKey } from './cache';
 import { NixImportIndex, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
 import { resolveOptions, type NixosPluginOptions } from './options';
 import { docsProject, profileProject, repoProject } from './targets';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const PLUGIN_VERSION: string = require('../../package.json').version;
 
 export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md,*.nix}';
 
@@ -21,12 +19,14 @@ export async function createNodesForFiles(
   context: CreateNodesContextV2,
 ): Promise<CreateNodesResultV2> {
   const options = resolveOptions(rawOptions);
-  const optionsKey = hashKey(PLUGIN_VERSION, JSON.stringify(options));
-  const cache = new InferenceCache<ProjectConfiguration>(context.workspaceRoot, 'nx-nixos-projects');
+  // Parsed profiles are cached (by content and plugin code), not projects: a project is cheap to build
+  // from its profile and closure, and the cache file stays small to read.
+  const profileKey = hashKey(pluginCacheKey());
+  const cache = new InferenceCache<Profile>(context.workspaceRoot, 'nx-nixos-profiles');
   const used: string[] = [];
   const results: [string, CreateNodesResult][] = [];
   const errors: [string, Error][] = [];
-  const nixIndex = new NixImportIndex(context.workspaceRoot, options);
+  const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles: new Set(files) });
   const moduleRoots = new Set<string>();
 
   for (const file of files) {
@@ -52,16 +52,16 @@ export async function createNodesForFiles(
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
       const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options);
-      const key = hashKey(optionsKey, file, text, closure.join('\n'));
+      const key = hashKey(profileKey, file, text);
       used.push(key);
-      let project = cache.get(key);
-      if (!project) {
+      let profile = cache.get(key);
+      if (!profile) {
         // zod loads only on a cache miss: a warm graph computation stays light.
         const { parseProfile } = await import('../profile/load');
-        project = profileProject(parseProfile(text.toString('utf8'), file), root, options, closure);
-        cache.set(key, project);
+        profile = parseProfile(text.toString('utf8'), file);
+        cache.set(key, profile);
       }
-      results.push([file, { projects: { [root]: project } }]);
+      results.push([file, { projects: { [root]: profileProject(profile, root, options, closure) } }]);
     } catch (e) {
       errors.push([file, e as Error]);
     }

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { CreateDependenciesContext } from '@nx/devkit';
-import { diskView } from '../nix/imports';
+import { buildImportGraph, diskView, importClosure } from '../nix/imports';
 import { globToRegExp, NixImportIndex, nixDependencies, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
 import { resolveOptions } from './options';
 
@@ -88,5 +88,68 @@ describe('nix graph wiring', () => {
     );
     expect(inputs).not.toContain('{workspaceRoot}/nasty.nix');
     expect(inputs).not.toContain('{workspaceRoot}/modules/dynamic/one.nix');
+  });
+});
+
+describe('NixImportIndex reuse of cached edges', () => {
+  let ws: string;
+  const options = resolveOptions({});
+  const HOUR = 3_600_000;
+  const entries = () => Object.values(JSON.parse(readFileSync(join(ws, '.nx/workspace-data/nx-nixos-nix-imports-nodes.json'), 'utf8'))) as { stat: string | null }[];
+  const write = (file: string, text: string) => {
+    mkdirSync(dirname(join(ws, file)), { recursive: true });
+    writeFileSync(join(ws, file), text);
+  };
+  const load = (file: string, now?: number) => {
+    const index = new NixImportIndex(ws, options, { now });
+    const edges = index.load(file);
+    index.save();
+    return edges;
+  };
+
+  beforeEach(() => {
+    ws = mkdtempSync(join(tmpdir(), 'nix-graph-reuse-'));
+    process.env.NX_WORKSPACE_DATA_DIRECTORY = join(ws, '.nx/workspace-data');
+  });
+  afterEach(() => {
+    delete process.env.NX_WORKSPACE_DATA_DIRECTORY;
+    rmSync(ws, { recursive: true, force: true });
+  });
+
+  it('trusts a file stat only when the file had not changed for a while before the computation', () => {
+    write('a.nix', '{ imports = [ ./b.nix ]; }\n');
+    load('a.nix');
+    expect(entries()[0].stat).toBeNull(); // just written: its stat could hide an edit within the same tick
+    load('a.nix', Date.now() + HOUR);
+    expect(entries()[0].stat).toMatch(/^\d+:[\d.]+:[\d.]+:\d+$/);
+  });
+
+  it('sees an edit that keeps size and mtime, from the ctime', () => {
+    write('a.nix', '{ imports = [ ./b.nix ]; }\n');
+    const later = Date.now() + HOUR;
+    expect(load('a.nix', later)?.files).toEqual(['b.nix']);
+    const { mtime } = statSync(join(ws, 'a.nix'));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // past the file system's clock tick
+    write('a.nix', '{ imports = [ ./c.nix ]; }\n');
+    utimesSync(join(ws, 'a.nix'), mtime, mtime);
+    expect(load('a.nix', later + 1)?.files).toEqual(['c.nix']);
+  });
+
+  it('resolves an unchanged file again when a path it names became a folder', () => {
+    write('a.nix', '{ imports = [ ./foo ]; }\n');
+    const later = Date.now() + HOUR;
+    expect(load('a.nix', later)).toEqual({ files: ['foo'], folders: [] });
+    write('foo/default.nix', '{ }\n');
+    expect(load('a.nix', later)).toEqual({ files: ['foo/default.nix'], folders: [] });
+  });
+
+  it('computes the same closures as importClosure', () => {
+    const index = new NixImportIndex(root, options);
+    const graph = buildImportGraph(root, diskView.listFiles(root).map((abs) => abs.slice(root.length + 1)).filter((f) => f.endsWith('.nix')));
+    for (const entry of graph.keys()) {
+      const expected = importClosure(root, [entry], (f) => graph.get(f));
+      const actual = index.closure([entry]);
+      expect({ entry, files: [...actual.files].sort(), folders: [...actual.folders].sort() }).toEqual({ entry, files: expected.files, folders: expected.folders });
+    }
   });
 });

@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
-import { Closure, diskView, FileImports, FileSystemView, importClosure, PathLiteral, resolveLiterals, scanPathLiterals } from '../nix/imports';
-import { hashKey, InferenceCache } from './cache';
+import { diskView, FileSystemView, resolveLiterals, scanPathLiterals } from '../nix/imports';
+import { hashKey, InferenceCache, pluginCacheKey } from './cache';
 import { resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const PLUGIN_VERSION: string = require('../../package.json').version;
 
 /** Workspace-relative glob (`**`, `*`, `?`, `{a,b}`) as a regular expression. */
 export function globToRegExp(glob: string): RegExp {
@@ -29,9 +26,16 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+const compiledGlobs = new Map<string, RegExp>();
+const compiledGlob = (glob: string) => {
+  let re = compiledGlobs.get(glob);
+  if (!re) compiledGlobs.set(glob, (re = globToRegExp(glob)));
+  return re;
+};
+
 /** The project root of a Nix module file, or undefined when no module glob matches it. */
 export function nixModuleRoot(file: string, options: ResolvedPluginOptions): string | undefined {
-  return options.nixModuleGlobs.some((g) => globToRegExp(g).test(file)) ? dirname(file) : undefined;
+  return options.nixModuleGlobs.some((g) => compiledGlob(g).test(file)) ? dirname(file) : undefined;
 }
 
 /** `infra/nixos/modules/services/gitlab` -> `nix-modules-services-gitlab` (relative to nixModulesBase). */
@@ -41,68 +45,207 @@ export function nixModuleProjectName(root: string, options: ResolvedPluginOption
   return ['nix', ...parts.split('/').filter((p) => p && p !== '.')].join('-');
 }
 
+/** What the graph needs of a Nix file: the files and the whole folders it names (workspace-relative). */
+export interface NixEdges {
+  files: string[];
+  folders: string[];
+}
+
+/** A file's edges, and what they were computed from, to check before reuse. */
+interface CachedEdges extends NixEdges {
+  /** Content key: `nx:` + Nx's hash of the content, or the content's SHA-256. */
+  key: string;
+  /** size:mtime:ctime:inode of the file when it was read, or null when too recent to trust (see load). */
+  stat: string | null;
+  /** Paths (workspace-relative, or absolute outside the workspace) that were folders, and that were not. */
+  dirs: string[];
+  notDirs: string[];
+}
+
+/** Files changed less than this long before a graph computation are read even when their stat matches. */
+const RACY_MS = 2000;
+
 /**
- * Parsed Nix files of one graph computation. Token lists are cached by content hash, options and plugin
- * version; resolution (which asks whether a path is a folder) is redone each time, since it is cheap and
- * depends on the disk, not on the file's content.
+ * Nix files of one graph computation. Resolved edges are cached per file with their content key and the
+ * folder questions their resolution asked; an entry is reused only when the content and the disk's answers
+ * are the same. The content is known without reading the file from Nx's hash (createDependencies) or, as
+ * Git does for its index, from an unchanged size, mtime, ctime and inode of a file that had not changed
+ * for RACY_MS when it was read.
  */
 export class NixImportIndex {
-  private readonly cache: InferenceCache<PathLiteral[]>;
+  private readonly cache: InferenceCache<CachedEdges>;
   private readonly optionsKey: string;
-  private readonly loaded = new Map<string, FileImports | undefined>();
+  private readonly loaded = new Map<string, NixEdges | undefined>();
+  private readonly folderFiles = new Map<string, string[]>();
   private readonly used: string[] = [];
+  private readonly prefix: string;
+  private readonly isDir = new Map<string, boolean>();
+  private readonly inputs = new Map<string, string>();
+  private readonly started: number;
+  private readonly knownFiles: ReadonlySet<string>;
+  private readonly contentHashes: ReadonlyMap<string, string>;
   /** The flake's own closure, the same for every profile: computed once per graph computation. */
-  flakeClosure: Closure | undefined;
+  flakeClosure: NixEdges | undefined;
 
   /** Folder questions asked once per graph computation. */
   readonly fs: FileSystemView;
 
-  /** `purpose` names the cache file: createNodes and createDependencies each keep the entries they use. */
   constructor(
     private readonly workspaceRoot: string,
     options: ResolvedPluginOptions,
-    purpose: 'nodes' | 'dependencies' = 'nodes',
+    {
+      purpose = 'nodes',
+      knownFiles = new Set(),
+      contentHashes = new Map(),
+      now = Date.now(),
+    }: {
+      /** Names the cache file: createNodes and createDependencies each keep the entries they use. */
+      purpose?: 'nodes' | 'dependencies';
+      /** Workspace-relative paths Nx listed as files: they need no `stat` to tell they are not folders. */
+      knownFiles?: ReadonlySet<string>;
+      /** Nx's content hashes of files (createDependencies has them): a cached file is not even read. */
+      contentHashes?: ReadonlyMap<string, string>;
+      /** When this graph computation started (files changed within RACY_MS before it are read). */
+      now?: number;
+    } = {},
   ) {
-    this.cache = new InferenceCache<PathLiteral[]>(workspaceRoot, `nx-nixos-nix-imports-${purpose}`);
-    const isDir = new Map<string, boolean>();
+    this.knownFiles = knownFiles;
+    this.contentHashes = contentHashes;
+    this.started = now;
+    this.cache = new InferenceCache<CachedEdges>(workspaceRoot, `nx-nixos-nix-imports-${purpose}`);
+    this.prefix = resolve(workspaceRoot) + sep;
     const listed = new Map<string, string[]>();
     this.fs = {
-      isDirectory: (p) => {
-        let d = isDir.get(p);
-        if (d === undefined) isDir.set(p, (d = diskView.isDirectory(p)));
-        return d;
-      },
+      isDirectory: (p) => this.isDirectory(this.relative(p)),
       listFiles: (p) => {
         let l = listed.get(p);
         if (!l) listed.set(p, (l = diskView.listFiles(p)));
         return l;
       },
     };
-    this.optionsKey = hashKey(PLUGIN_VERSION, JSON.stringify(options));
+    // Cache entries are per option set and plugin code, one per file: `<optionsKey>:<file>`.
+    this.optionsKey = hashKey(pluginCacheKey(), JSON.stringify(options)).slice(0, 16);
   }
 
-  readonly load = (file: string): FileImports | undefined => {
+  /** Workspace-relative POSIX path ('.' for the root), or the absolute path when outside the workspace. */
+  private relative(abs: string): string {
+    if (abs === this.prefix.slice(0, -1)) return '.';
+    if (!abs.startsWith(this.prefix)) return abs;
+    const rel = abs.slice(this.prefix.length);
+    return sep === '/' ? rel : rel.split(sep).join('/');
+  }
+
+  private isDirectory(rel: string): boolean {
+    let d = this.isDir.get(rel);
+    if (d === undefined) {
+      const abs = rel === '.' ? this.prefix : rel.startsWith('/') ? rel : this.prefix + rel;
+      this.isDir.set(rel, (d = !this.knownFiles.has(rel) && diskView.isDirectory(abs)));
+    }
+    return d;
+  }
+
+  private stillValid(entry: CachedEdges): boolean {
+    return entry.dirs.every((p) => this.isDirectory(p)) && entry.notDirs.every((p) => !this.isDirectory(p));
+  }
+
+  /** The edges of a workspace-relative Nix file, or undefined when it cannot be read. */
+  readonly load = (file: string): NixEdges | undefined => {
     if (this.loaded.has(file)) return this.loaded.get(file);
-    let imports: FileImports | undefined;
+    const entryKey = `${this.optionsKey}:${file}`;
+    let cached = this.cache.get(entryKey);
+    const nxHash = this.contentHashes.get(file);
+    let key: string | undefined;
+    let stat: string | null = null;
     let bytes: Buffer | undefined;
-    try {
-      bytes = readFileSync(join(this.workspaceRoot, file));
-    } catch {
-      bytes = undefined; // missing, or a folder: nothing to parse
-    }
-    if (bytes) {
-      const key = hashKey(this.optionsKey, file, bytes);
-      this.used.push(key);
-      let literals = this.cache.get(key);
-      if (!literals) {
-        literals = scanPathLiterals(bytes.toString('utf8'));
-        this.cache.set(key, literals);
+    if (nxHash !== undefined) key = `nx:${nxHash}`;
+    else {
+      const st = statSync(join(this.workspaceRoot, file), { throwIfNoEntry: false });
+      if (st?.isFile()) {
+        const fingerprint = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+        if (Math.max(st.mtimeMs, st.ctimeMs) < this.started - RACY_MS) stat = fingerprint;
+        if (cached?.stat != null && cached.stat === fingerprint) key = cached.key;
+        else {
+          try {
+            bytes = readFileSync(join(this.workspaceRoot, file));
+            key = hashKey(bytes);
+          } catch {
+            key = undefined; // unreadable: no edges
+          }
+        }
       }
-      imports = resolveLiterals(this.workspaceRoot, file, literals, this.fs);
     }
-    this.loaded.set(file, imports);
-    return imports;
+    let edges: NixEdges | undefined;
+    if (key !== undefined) {
+      if (!cached || cached.key !== key || !this.stillValid(cached)) {
+        bytes ??= readFileSync(join(this.workspaceRoot, file)); // it exists: Nx or stat said so
+        cached = { ...this.resolve(file, bytes), key, stat };
+        this.cache.set(entryKey, cached);
+      } else if (cached.stat !== stat) this.cache.set(entryKey, (cached = { ...cached, stat }));
+      this.used.push(entryKey);
+      edges = { files: cached.files, folders: cached.folders };
+    }
+    this.loaded.set(file, edges);
+    return edges;
   };
+
+  private resolve(file: string, bytes: Buffer): Omit<CachedEdges, 'key' | 'stat'> {
+    const entry = { files: [] as string[], folders: [] as string[], dirs: [] as string[], notDirs: [] as string[] };
+    const recording: FileSystemView = {
+      isDirectory: (p) => {
+        const rel = this.relative(p);
+        const d = this.isDirectory(rel);
+        (d ? entry.dirs : entry.notDirs).push(rel);
+        return d;
+      },
+      listFiles: this.fs.listFiles,
+    };
+    for (const dep of resolveLiterals(this.workspaceRoot, file, scanPathLiterals(bytes.toString('utf8')), recording).dependencies)
+      (dep.kind === 'file' ? entry.files : entry.folders).push(dep.path);
+    return entry;
+  }
+
+  /** Files below a folder (workspace-relative), listed once per graph computation. */
+  filesIn(folder: string): string[] {
+    let files = this.folderFiles.get(folder);
+    if (!files) {
+      files = this.fs.listFiles(join(this.workspaceRoot, folder)).map((abs) => this.relative(abs));
+      this.folderFiles.set(folder, files);
+    }
+    return files;
+  }
+
+  /**
+   * The files (unsorted) and folders evaluation of `entries` can read, as importClosure finds them: Nix
+   * files reached, directly or inside a folder, are followed. `skipFolder` leaves out folder dependencies.
+   */
+  closure(entries: string[], skipFolder: (folder: string) => boolean = () => false): NixEdges {
+    const files = new Set<string>(entries);
+    const folders = new Set<string>();
+    const queue = entries.filter((f) => f.endsWith('.nix'));
+    const visit = (next: string) => {
+      if (files.has(next)) return;
+      files.add(next);
+      if (next.endsWith('.nix')) queue.push(next);
+    };
+    for (let i = 0; i < queue.length; i++) {
+      const edges = this.load(queue[i]);
+      if (!edges) continue;
+      for (const next of edges.files) visit(next);
+      for (const folder of edges.folders) {
+        if (folders.has(folder) || skipFolder(folder)) continue;
+        folders.add(folder);
+        for (const next of this.filesIn(folder)) visit(next);
+      }
+    }
+    return { files: [...files], folders: [...folders] };
+  }
+
+  /** `{workspaceRoot}/<file>`, built once per file. */
+  input(file: string): string {
+    let input = this.inputs.get(file);
+    if (input === undefined) this.inputs.set(file, (input = `{workspaceRoot}/${file}`));
+    return input;
+  }
 
   save(): void {
     this.cache.save(this.used);
@@ -113,19 +256,15 @@ export class NixImportIndex {
  * Files a profile's image and tests can read: the closure of its profile.nix and of flake.nix, except that
  * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
  */
-export function profileNixInputs(index: NixImportIndex, workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
-  const own = importClosure(workspaceRoot, [`${profileRoot}/profile.nix`], index.load, index.fs);
-  const flake = index.flakeClosure ??= importClosure(workspaceRoot, ['flake.nix'], (file) => {
-    const imports = index.load(file);
-    if (!imports) return imports;
-    const profiles = options.profilesDir;
-    const dependencies = imports.dependencies.filter((d) => !(d.kind === 'folder' && (d.path === profiles || d.path.startsWith(`${profiles}/`))));
-    return { ...imports, dependencies };
-  }, index.fs);
+export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
+  const profiles = options.profilesDir;
+  const own = index.closure([`${profileRoot}/profile.nix`]);
+  const flake = (index.flakeClosure ??= index.closure(['flake.nix'], (f) => f === profiles || f.startsWith(`${profiles}/`)));
   const inputs = new Set<string>();
   for (const closure of [own, flake]) {
-    for (const folder of closure.folders) inputs.add(`{workspaceRoot}/${folder === '.' ? '' : `${folder}/`}**/*`);
-    for (const file of closure.files) if (!closure.folders.some((f) => f === '.' || file.startsWith(`${f}/`))) inputs.add(`{workspaceRoot}/${file}`);
+    const covered = closure.folders.map((f) => (f === '.' ? '' : `${f}/`));
+    for (const folder of covered) inputs.add(`{workspaceRoot}/${folder}**/*`);
+    for (const file of closure.files) if (covered.length === 0 || !covered.some((f) => file.startsWith(f))) inputs.add(index.input(file));
   }
   return [...inputs].sort();
 }
@@ -147,7 +286,12 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
     }
   }
   const rootProjects = new Set(Object.entries(context.projects).filter(([, p]) => p.root === '.' || p.root === '').map(([name]) => name));
-  const index = new NixImportIndex(context.workspaceRoot, options, 'dependencies');
+  const hashes = new Map<string, string>();
+  for (const files of Object.values(context.fileMap.projectFileMap)) for (const f of files) if (f.hash) hashes.set(f.file, f.hash);
+  for (const f of context.fileMap.nonProjectFiles) if (f.hash) hashes.set(f.file, f.hash);
+  const known = new Set<string>(owner.keys());
+  for (const f of context.fileMap.nonProjectFiles) known.add(f.file);
+  const index = new NixImportIndex(context.workspaceRoot, options, { purpose: 'dependencies', knownFiles: known, contentHashes: hashes });
   const edges = new Map<string, RawProjectGraphDependency>();
   const addEdge = (source: string, sourceFile: string, targetFile: string) => {
     const target = owner.get(targetFile);
@@ -157,12 +301,10 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
   };
   for (const [project, file] of nixFiles) {
     if (rootProjects.has(project)) continue;
-    const imports = index.load(file);
-    if (!imports) continue;
-    for (const dep of imports.dependencies) {
-      if (dep.kind === 'file') addEdge(project, file, dep.path);
-      else for (const abs of index.fs.listFiles(join(context.workspaceRoot, dep.path))) addEdge(project, file, posix.relative(context.workspaceRoot.split('\\').join('/'), abs.split('\\').join('/')));
-    }
+    const edges = index.load(file);
+    if (!edges) continue;
+    for (const target of edges.files) addEdge(project, file, target);
+    for (const folder of edges.folders) for (const target of index.filesIn(folder)) addEdge(project, file, target);
   }
   index.save();
   return [...edges.values()];
