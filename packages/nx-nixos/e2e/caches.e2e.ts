@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { imageManifestSchema } from '../src/nix/image';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, type TestWorkspace } from '../src/testing/workspace';
 
@@ -43,6 +44,13 @@ const nx = http.createServer((req, res) => {
 files.listen(0, '127.0.0.1', () => nx.listen(0, '127.0.0.1', () =>
   process.stdout.write('ports ' + files.address().port + ' ' + nx.address().port + '\\n')));
 `;
+
+/** The manifest is whole and valid, and no temporary file of an interrupted write is left beside it. */
+function expectCompleteManifest(root: string) {
+  const dir = join(root, 'artifacts/images/development');
+  expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'result']);
+  return imageManifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+}
 
 /** Lets the servers' output, piped while nx ran synchronously, arrive. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
@@ -160,20 +168,27 @@ describeIfTools(['nix', 'nix-store', 'git'])('two machines sharing an Nx remote 
   });
 
   it('a wrong signing key is a warning with the reason, never printed; the build succeeds with a complete manifest', () => {
-    b.write('keys/wrong', 'not a key at all: c2VjcmV0LW1hdGVyaWFsLXRoYXQtbXVzdC1ub3Qtc2hvdw==\n');
-    const run = b.nx(['run', 'development:build-image', '--signingKeyFile=keys/wrong', '--skip-nx-cache'], { env });
-    expect(run.code).toBe(0);
-    expect(run.output).toMatch(/warning: the image was built but not pushed to file:\/\/.*keys\/wrong is not a Nix secret key/);
-    expect(run.output).not.toContain('c2VjcmV0LW1hdGVyaWFsLXRoYXQtbXVzdC1ub3Qtc2hvdw');
-    const manifest = JSON.parse(readFileSync(join(b.root, 'artifacts/images/development/manifest.json'), 'utf8'));
-    expect(manifest.storePath).toMatch(/-development$/);
+    const wrongKeys = [
+      { file: 'keys/wrong', content: 'not a key at all: c2VjcmV0LW1hdGVyaWFsLXRoYXQtbXVzdC1ub3Qtc2hvdw==', reason: /keys\/wrong is not a Nix secret key/ },
+      // Shaped like a key, but Nix cannot sign with it.
+      { file: 'keys/corrupt', content: 'corrupt-1:c2VjcmV0LW1hdGVyaWFsLXRoYXQtbXVzdC1ub3Qtc2hvdw==', reason: /nix store sign failed: .*secret key is not valid/ },
+    ];
+    for (const key of wrongKeys) {
+      b.write(key.file, key.content + '\n');
+      const run = b.nx(['run', 'development:build-image', `--signingKeyFile=${key.file}`, '--skip-nx-cache'], { env });
+      expect(run.code).toBe(0);
+      expect(run.output).toMatch(/warning: the image was built but not pushed to file:\/\//);
+      expect(run.output).toMatch(key.reason);
+      expect(run.output).not.toContain('c2VjcmV0LW1hdGVyaWFsLXRoYXQtbXVzdC1ub3Qtc2hvdw');
+      expect(expectCompleteManifest(b.root).storePath).toMatch(/-development$/);
+    }
   });
 
   it('an unreachable push target is a warning with the reason', () => {
     const run = b.nx(['run', 'development:build-image', '--pushTo=http://127.0.0.1:9/cache', '--skip-nx-cache'], { env });
     expect(run.code).toBe(0);
     expect(run.output).toMatch(/warning: the image was built but not pushed to http:\/\/127\.0\.0\.1:9\/cache: nix copy .* failed: .+/);
-    expect(existsSync(join(b.root, 'artifacts/images/development/manifest.json'))).toBe(true);
+    expectCompleteManifest(b.root);
   });
 
   it('an untrusted signature or an unreachable cache on the substitution side is named, and no half-written manifest is left', () => {
@@ -192,11 +207,11 @@ describeIfTools(['nix', 'nix-store', 'git'])('two machines sharing an Nx remote 
     });
     expect(untrusted.output).toMatch(/no signature on it matches trustedPublicKeys \(someone-else-1\)/);
     expect(untrusted.output).toContain('Rebuilding');
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(manifest);
+    expect(expectCompleteManifest(b.root)).toEqual(manifest);
 
     dropImage();
     const unreachable = b.nx(['run', 'development:vm-test', '--substituters=http://127.0.0.1:9', '--skip-nx-cache', '--excludeTaskDependencies'], { env });
     expect(unreachable.output).toMatch(/the cache http:\/\/127\.0\.0\.1:9 could not be reached|no cache has it/);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(manifest);
+    expect(expectCompleteManifest(b.root)).toEqual(manifest);
   });
 });
