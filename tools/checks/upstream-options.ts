@@ -23,6 +23,7 @@ export const UPSTREAM_NAMESPACES: readonly string[][] = [
   'services.nginx',
   'services.redis',
   'services.openssh',
+  'security.pki',
   'virtualisation',
   'image',
   'sops',
@@ -176,6 +177,7 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'nixpkgs.config.allowUnfreePredicate',
     'system.stateVersion',
     'environment.systemPackages',
+    'security.pki.caBundle',
   ],
 };
 

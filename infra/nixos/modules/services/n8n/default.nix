@@ -79,6 +79,8 @@ in
         N8N_EDITOR_BASE_URL = cfg.publicUrl;
         WEBHOOK_URL = cfg.publicUrl;
         N8N_PROXY_HOPS = 1;
+        # Node.js trusts only its built-in CAs unless told otherwise (security.pki.certificateFiles).
+        NODE_EXTRA_CA_CERTS = config.security.pki.caBundle;
         DB_TYPE = "postgresdb";
         DB_POSTGRESDB_HOST = "127.0.0.1";
         DB_POSTGRESDB_PORT = 5432;

@@ -115,6 +115,9 @@ in
     systemd.services.outline = {
       wants = [ "sops-install-secrets.service" ];
       after = [ "sops-install-secrets.service" ];
+      # Node.js trusts only its built-in CAs unless told otherwise; the OIDC calls to GitLab need the
+      # system store (security.pki.certificateFiles).
+      environment.NODE_EXTRA_CA_CERTS = config.security.pki.caBundle;
       serviceConfig.MemoryMax = lib.mkIf (cfg.resources.memoryMax != null) cfg.resources.memoryMax;
     };
   }
