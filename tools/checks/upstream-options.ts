@@ -82,6 +82,7 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'services.outline.oidcAuthentication.clientId',
     'services.outline.oidcAuthentication.clientSecretFile',
     'services.outline.oidcAuthentication.displayName',
+    'services.outline.smtp',
   ],
   'NixOS/nixpkgs nixos/modules/services/misc/n8n.nix': ['services.n8n.enable', 'services.n8n.environment.*'],
   'NixOS/nixpkgs nixos/modules/services/monitoring/grafana.nix': [

@@ -65,8 +65,8 @@ in
       };
       clientId = lib.mkOption {
         type = lib.types.str;
-        default = "outline";
-        description = "OAuth application id registered at the provider.";
+        default = "";
+        description = "Application ID of the OAuth application registered at the provider (not secret).";
       };
       clientSecretFile = lib.mkOption {
         type = lib.types.str;
@@ -89,6 +89,15 @@ in
 
   config = lib.mkIf cfg.enable (lib.mkMerge [
   {
+    assertions = [
+      {
+        assertion = cfg.oidc.enable -> cfg.oidc.clientId != "";
+        message = "services.rave.outline.oidc.clientId is empty: register Outline as an OAuth application in GitLab and set its Application ID (see docs/how-to/gitlab-mattermost-integration.md).";
+      }
+    ];
+    # Outline has no password login: users sign in through an identity provider (or e-mailed links,
+    # which need SMTP), so without one nobody can sign in.
+    warnings = lib.optional (!cfg.oidc.enable && config.services.outline.smtp == null) "services.rave.outline: no login provider is configured, so nobody can sign in to Outline; enable services.rave.outline.oidc (see docs/how-to/gitlab-mattermost-integration.md).";
     services.rave.unfreePackages = [ "outline" ];
     sops.secrets = lib.mkIf cfg.useSops (
       {
