@@ -2,9 +2,9 @@
 # PostgreSQL over TCP as role "n8n": the role password is set at boot from databasePasswordFile, and
 # n8n reads the password and its encryption key from files: nixpkgs' services.n8n.environment turns
 # every *_FILE variable into a systemd credential (the service runs with DynamicUser).
-# TLS ends at nginx, so n8n itself speaks plain HTTP on 127.0.0.1 (N8N_PROTOCOL=https would make it
-# expect its own certificate); the public URLs carry https. n8n is under the Sustainable Use License
-# (unfree in nixpkgs): enabling the service allows exactly that package.
+# TLS ends at nginx: n8n serves plain HTTP on 127.0.0.1 (with N8N_PROTOCOL=https but no
+# N8N_SSL_KEY/N8N_SSL_CERT it still does), while the URLs it shows carry https. n8n is under the
+# Sustainable Use License (unfree in nixpkgs): enabling the service allows exactly that package.
 { config, lib, ... }:
 let
   cfg = config.services.rave.n8n;
@@ -76,6 +76,7 @@ in
         N8N_LISTEN_ADDRESS = "127.0.0.1";
         # The editor's base path; nginx strips the prefix before proxying.
         N8N_PATH = path;
+        N8N_PROTOCOL = "https";
         N8N_EDITOR_BASE_URL = cfg.publicUrl;
         WEBHOOK_URL = cfg.publicUrl;
         N8N_PROXY_HOPS = 1;
