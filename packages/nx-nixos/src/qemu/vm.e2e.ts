@@ -10,7 +10,7 @@ import { prepareOverlay } from './disk';
 import { inspectInstance, instancePaths, isOurQemu, listInstances, cleanBrokenInstance } from './instance';
 import { PortsBusyError } from './ports';
 import { NotReadyError } from './readiness';
-import { launchVm, stopVm, type BootImage } from './vm';
+import { LaunchInterruptedError, launchVm, stopVm, type BootImage } from './vm';
 
 jest.setTimeout(180_000);
 
@@ -194,6 +194,31 @@ describeIfTools(['qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('
     cleanBrokenInstance(again);
     expect(inspectInstance(ws, 'fixture', vm.state.instance).status).toBe('stopped');
     expect(existsSync(vm.paths.serialLog)).toBe(true);
+  });
+
+  it('stops waiting and shuts the VM down when the launch is aborted before the VM is ready', async () => {
+    const controller = new AbortController();
+    const error = await launchVm({
+      workspaceRoot: ws,
+      profile: fixtureProfile(),
+      image,
+      accel: 'tcg',
+      signal: controller.signal,
+      graceSeconds: 3,
+      log: (line) => line.includes('process alive') && controller.abort(),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(LaunchInterruptedError);
+    expect(error.message).toMatch(/^Interrupted before fixture instance "default" was ready; the VM was shut down \((powerdown|quit)\)\. Logs kept in /);
+    const info = inspectInstance(ws, 'fixture', 'default');
+    expect(info.status).toBe('stopped');
+    expect(info.state?.readyAt).toBeUndefined();
+    expect(qemuProcessesOf(info.paths.dir)).toEqual([]);
+    expect(existsSync(info.paths.pidfile)).toBe(false);
+
+    const before = await launchVm({ workspaceRoot: ws, profile: fixtureProfile(), image, accel: 'tcg', signal: AbortSignal.abort() }).catch((e) => e);
+    expect(before).toBeInstanceOf(LaunchInterruptedError);
+    expect(before.message).toContain('Interrupted before QEMU was started');
+    expect(qemuProcessesOf(info.paths.dir)).toEqual([]);
   });
 
   it('says what was reached and names the serial log when the readiness port never answers, and leaves no QEMU', async () => {

@@ -54,6 +54,18 @@ export interface LaunchOptions {
   warn?: (line: string) => void;
   /** How a host port is checked before QEMU binds it; isPortFree by default. */
   portIsFree?: (port: number) => Promise<boolean>;
+  /** Aborted (e.g. on Ctrl-C) before the VM is ready: stop waiting and shut it down. */
+  signal?: AbortSignal;
+  /** Grace for that shutdown; DEFAULT_GRACE_SECONDS by default. */
+  graceSeconds?: number;
+}
+
+/** Launch was interrupted before the VM was ready; the VM has been shut down. */
+export class LaunchInterruptedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LaunchInterruptedError';
+  }
 }
 
 export interface RunningVm {
@@ -162,7 +174,9 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
   const secrets = options.secrets ?? [];
   const timeoutMs = (options.readinessTimeoutSeconds ?? profile.readiness?.timeoutSeconds ?? 600) * 1000;
   const avoid = new Set<number>();
+  const interrupted = () => options.signal?.aborted === true;
   for (let attempt = 1; ; attempt++) {
+    if (interrupted()) throw new LaunchInterruptedError(`Interrupted before QEMU was started for ${profile.name} instance "${instance}".`);
     const allocation = await allocatePorts(profile.ports, { strict: options.strictPorts, avoid, isFree: options.portIsFree });
     for (const p of allocation.replaced) warn(`Host port ${p.requested} (${p.name}) is busy; using ${p.host} instead.`);
     const argv = qemuArgv({
@@ -217,6 +231,10 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
     writeState(paths, state);
     log(`Started QEMU (PID ${pid}, ${accel.toUpperCase()}) for ${profile.name} instance "${instance}"; serial log ${paths.serialLog}`);
     const alive = () => isOurQemu(pid, paths.qmpSocket);
+    if (interrupted()) {
+      await stopVm(workspaceRoot, profile.name, instance, { graceSeconds: 0 });
+      throw new LaunchInterruptedError(`Interrupted while QEMU was starting; ${profile.name} instance "${instance}" was shut down. Logs kept in ${paths.dir}`);
+    }
     let watcher: NodeJS.Timeout | undefined;
     const exited = new Promise<void>((done) => {
       watcher = setInterval(() => {
@@ -227,7 +245,8 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
     });
     try {
       const ready = await waitUntilReady({
-        isAlive: alive,
+        // An interruption ends the wait at once, as if QEMU had gone; the catch below tells them apart.
+        isAlive: () => !interrupted() && alive(),
         qmpSocket: paths.qmpSocket,
         probe: readinessProbe(profile, allocation.ports),
         timeoutMs,
@@ -249,6 +268,12 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
       };
     } catch (e) {
       clearInterval(watcher);
+      if (interrupted()) {
+        const stopped = await stopVm(workspaceRoot, profile.name, instance, { graceSeconds: options.graceSeconds ?? DEFAULT_GRACE_SECONDS, log });
+        throw new LaunchInterruptedError(
+          `Interrupted before ${profile.name} instance "${instance}" was ready; the VM was shut down (${stopped.how}). Logs kept in ${paths.dir}`,
+        );
+      }
       await stopVm(workspaceRoot, profile.name, instance, { graceSeconds: 0 }).catch(() => undefined);
       finishStopped(paths, readState(paths) ?? state, 'exited');
       throw e;
