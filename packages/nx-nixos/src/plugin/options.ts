@@ -16,6 +16,8 @@ export interface NixosPluginOptions {
   vmTestTargetName?: string;
   doctorTargetName?: string;
   launchTargetName?: string;
+  /** The detached launch (launch itself is continuous). Default "start". */
+  startTargetName?: string;
   stopTargetName?: string;
   statusTargetName?: string;
   hygieneTargetName?: string;
@@ -41,6 +43,7 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   vmTestTargetName: 'vm-test',
   doctorTargetName: 'doctor',
   launchTargetName: 'launch',
+  startTargetName: 'start',
   stopTargetName: 'stop',
   statusTargetName: 'status',
   hygieneTargetName: 'hygiene',

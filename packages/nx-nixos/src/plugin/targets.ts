@@ -55,13 +55,23 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   targets[options.launchTargetName] = {
     executor: `${EXECUTOR_PREFIX}:launch`,
     options: { flakeRef: options.flakeRef },
-    // Not `continuous`: Nx 22 fails a continuous task that exits 0 (launch --detach) and holds a second
-    // run of the same continuous task until the first ends (a second instance would never start).
+    // Runs until stopped, so other targets can depend on it. Nx 22 fails a continuous task that returns,
+    // so the detached launch is a target of its own below.
+    continuous: true,
+    metadata: {
+      description: `Run the ${profile.name} image under QEMU with its ports forwarded on 127.0.0.1 until Ctrl-C, which shuts it down cleanly.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help launch', example: { options: { fresh: true } } },
+    },
+  };
+  targets[options.startTargetName] = {
+    executor: `${EXECUTOR_PREFIX}:launch`,
+    options: { flakeRef: options.flakeRef, detach: true },
     cache: false,
     metadata: {
-      description: `Run the ${profile.name} image under QEMU with its ports forwarded on 127.0.0.1; Ctrl-C stops it cleanly.`,
+      description: `Start the ${profile.name} VM in the background and return once it is ready (launch --detach); stop it with ${options.stopTargetName}.`,
       technologies: ['qemu'],
-      help: { command: 'npx nx-nixos help launch', example: { options: { detach: true } } },
+      help: { command: 'npx nx-nixos help launch', example: { options: { instance: 'review' } } },
     },
   };
   targets[options.stopTargetName] = {
@@ -103,7 +113,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       technologies: ['nix', 'qemu'],
       targetGroups: {
         NixOS: [build, test],
-        QEMU: [options.launchTargetName, options.stopTargetName, options.statusTargetName],
+        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName],
         Checks: [options.hygieneTargetName],
       },
     },

@@ -18,11 +18,52 @@ export interface LaunchOptions extends NixSharingOptions {
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
+/**
+ * Watches for the signals that end a foreground launch (Ctrl-C, Nx stopping the task, a closed terminal), from
+ * the start, so an interruption while the image is realised or the VM boots still shuts the VM down.
+ * The handlers stay installed: Nx signals the task more than once, and a second, unhandled SIGTERM would kill
+ * the launcher in the middle of the shutdown.
+ */
+function watchForStop(): { signal: AbortSignal; reason: () => string | undefined; watchParent(): void; dispose(): void } {
+  const controller = new AbortController();
+  let reason: string | undefined;
+  const stop = (why: string) => {
+    if (reason) return;
+    reason = why;
+    controller.abort();
+  };
+  const onSignal = (signal: NodeJS.Signals) => stop(signal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  signals.forEach((s) => process.on(s, onSignal));
+  let parentWatch: NodeJS.Timeout | undefined;
+  return {
+    signal: controller.signal,
+    reason: () => reason,
+    // Nx may exit on Ctrl-C before the signal reaches this process (it signals its tasks asynchronously):
+    // a foreground VM whose nx is gone would be left running, so its disappearance counts as a stop.
+    watchParent() {
+      const parent = process.ppid;
+      parentWatch = setInterval(() => {
+        if (process.ppid !== parent) stop(`nx (PID ${parent}) exited`);
+      }, 250);
+    },
+    dispose() {
+      clearInterval(parentWatch);
+      signals.forEach((s) => process.off(s, onSignal));
+    },
+  };
+}
+
 export default async function launchExecutor(options: LaunchOptions, context: ExecutorContext) {
   return reportErrors('launch', async () => {
+    if (options.detach && context.target?.continuous)
+      throw new Error(
+        `--detach does not work on the continuous target ${context.projectName}:${context.targetName}: Nx fails a continuous task that returns. ` +
+          `Start the VM in the background with: npx nx run ${context.projectName}:start`,
+      );
     const { ensureImage } = await import('../../nix/image');
     const { sharingFromOptions } = await import('../../nix/copy');
-    const { launchVm, parseSecrets, stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/vm');
+    const { launchVm, parseSecrets, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
     const { finishExited } = await import('../../qemu/instance');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
     const profile = profileOf(context);
@@ -30,61 +71,66 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
     const secrets = parseSecrets(asList(options.secret), context.cwd ?? process.cwd());
     const log = (line: string) => console.log(line);
     const warn = (line: string) => console.warn(`warning: ${line}`);
-    const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
-    const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
-    const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
-    if (image.how !== 'present') log(`Image ${image.how}: ${image.storePath}`);
-    const vm = await launchVm({
-      workspaceRoot: context.root,
-      profile,
-      image: { storePath: image.storePath, image: image.manifest.image },
-      instance: options.instance,
-      accel: options.accel,
-      strictPorts: options.strictPorts,
-      fresh: options.fresh,
-      secrets,
-      readinessTimeoutSeconds: options.readinessTimeoutSeconds,
-      log,
-      warn,
-    });
-    const { state } = vm;
-    const instanceFlag = state.instance === 'default' ? '' : ` --instance ${state.instance}`;
-    console.log(`\n${profile.name} is ready (instance "${state.instance}", ${state.accel.toUpperCase()}). Ports: ${formatPorts(state.ports) || 'none'}`);
-    if (state.urls.length) console.log(formatUrls(state.urls).join('\n'));
-    console.log(`Serial log: ${state.serialLog}`);
-
-    if (options.detach) {
-      vm.detach();
-      console.log(`Running in the background. Stop it with: npx nx run ${profile.name}:stop${instanceFlag}`);
-      return true;
-    }
-
-    console.log('Press Ctrl-C to shut it down.');
+    const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+    const stopWatch = watchForStop();
     // On Ctrl-C, Nx may exit and close our output before the shutdown is done: it must finish anyway.
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-    const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
-    // Handlers stay installed: Nx signals the task more than once, and a second, unhandled SIGTERM
-    // would kill the launcher in the middle of the shutdown.
-    let stopping = false;
-    const signalled = await new Promise<NodeJS.Signals | undefined>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping) return;
-        stopping = true;
-        resolve(signal);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      process.on('SIGHUP', onSignal);
-      vm.exited.then(() => resolve(undefined));
-    });
-    if (signalled) {
-      console.log(`\n${signalled}: shutting ${profile.name} down (powerdown, up to ${grace} s)...`);
-      const result = await stopVm(context.root, profile.name, state.instance, { graceSeconds: grace, log });
-      console.log(`${profile.name} stopped (${result.how}, ${(result.ms / 1000).toFixed(1)} s). Logs kept in ${vm.paths.dir}`);
+    if (!options.detach) stopWatch.watchParent();
+    try {
+      const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
+      const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
+      const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
+      if (image.how !== 'present') log(`Image ${image.how}: ${image.storePath}`);
+      let vm: Awaited<ReturnType<typeof launchVm>>;
+      try {
+        vm = await launchVm({
+          workspaceRoot: context.root,
+          profile,
+          image: { storePath: image.storePath, image: image.manifest.image },
+          instance: options.instance,
+          accel: options.accel,
+          strictPorts: options.strictPorts,
+          fresh: options.fresh,
+          secrets,
+          readinessTimeoutSeconds: options.readinessTimeoutSeconds,
+          signal: stopWatch.signal,
+          graceSeconds: grace,
+          log,
+          warn,
+        });
+      } catch (e) {
+        if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`);
+        throw e;
+      }
+      const { state } = vm;
+      const instanceFlag = state.instance === 'default' ? '' : ` --instance ${state.instance}`;
+      console.log(`\n${profile.name} is ready (instance "${state.instance}", ${state.accel.toUpperCase()}). Ports: ${formatPorts(state.ports) || 'none'}`);
+      if (state.urls.length) console.log(formatUrls(state.urls).join('\n'));
+      console.log(`Serial log: ${state.serialLog}`);
+
+      if (options.detach) {
+        vm.detach();
+        console.log(`Running in the background. Stop it with: npx nx run ${profile.name}:stop${instanceFlag}`);
+        return true;
+      }
+
+      console.log('Press Ctrl-C to shut it down.');
+      const stopped = await new Promise<boolean>((resolve) => {
+        if (stopWatch.signal.aborted) return resolve(true);
+        stopWatch.signal.addEventListener('abort', () => resolve(true));
+        vm.exited.then(() => resolve(false));
+      });
+      if (stopped) {
+        console.log(`\n${stopWatch.reason()}: shutting ${profile.name} down (powerdown, up to ${grace} s)...`);
+        const result = await stopVm(context.root, profile.name, state.instance, { graceSeconds: grace, log });
+        console.log(`${profile.name} stopped (${result.how}, ${(result.ms / 1000).toFixed(1)} s). Logs kept in ${vm.paths.dir}`);
+        return true;
+      }
+      finishExited(vm.paths);
+      console.log(`${profile.name}: QEMU exited (the guest powered off). Logs kept in ${vm.paths.dir}`);
       return true;
+    } finally {
+      stopWatch.dispose();
     }
-    finishExited(vm.paths);
-    console.log(`${profile.name}: QEMU exited (the guest powered off). Logs kept in ${vm.paths.dir}`);
-    return true;
   });
 }

@@ -28,7 +28,7 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'qemu-img', 'a
     const tmp = mkdtempSync(join(tmpdir(), 'nx-nixos-disk-'));
 
     const launch = (...args: string[]) => {
-      const run = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg', ...args]);
+      const run = ws.nx(['run', 'fixture:start', '--accel', 'tcg', ...args]);
       if (run.code !== 0) throw new Error(`launch failed (${run.code}):\n${run.output}`);
       return run.output;
     };

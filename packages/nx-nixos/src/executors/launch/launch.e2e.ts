@@ -1,12 +1,35 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
 const HOST_PORT = 29080 + (process.pid % 500);
+
+/** Polls the guest until it answers (Nx starts a dependent as soon as the continuous task has started). */
+const SMOKE = `
+const port = process.argv[2];
+const deadline = Date.now() + 180000;
+(async () => {
+  for (;;) {
+    try {
+      const r = await fetch('http://127.0.0.1:' + port + '/', { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return console.log('smoke: guest says ' + (await r.text()).trim());
+    } catch {}
+    if (Date.now() > deadline) { console.error('smoke: no answer'); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+})();
+`;
+
+const state = (dir: string) => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+
+async function waitUntilStopped(dir: string): Promise<void> {
+  for (let i = 0; i < 300 && !state(dir).stoppedAt; i++) await new Promise((r) => setTimeout(r, 100));
+}
 
 function ourQemus(dir: string): string[] {
   return readdirSync('/proc')
@@ -54,6 +77,14 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
         }),
         'vm/vmlinuz': readFileSync(fixture.kernel),
         'vm/initrd.cpio': readFileSync(fixture.initrd),
+        // A target that depends on the continuous launch and waits for the guest itself, as Nx expects.
+        'profiles/fixture/project.json': JSON.stringify({
+          targets: {
+            launch: { options: { accel: 'tcg' } },
+            smoke: { command: `node tools/smoke.js ${HOST_PORT}`, dependsOn: ['launch'] },
+          },
+        }),
+        'tools/smoke.js': SMOKE,
         'profiles/fixture/profile.json': profileJson(
           fixtureProfile('fixture', {
             image: { kind: 'kernel', kernel: 'vmlinuz', initrd: 'initrd.cpio', cmdline: fixture.cmdline },
@@ -77,8 +108,8 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     ws?.cleanup();
   });
 
-  it('launch --detach returns once ready with the enabled services only; status shows it; stop shuts it down', async () => {
-    const launched = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg']);
+  it('start (launch --detach) returns once ready with the enabled services only; status shows it; stop shuts it down', async () => {
+    const launched = ws.nx(['run', 'fixture:start', '--accel', 'tcg']);
     expect(launched.code).toBe(0);
     expect(launched.output).toContain('fixture is ready (instance "default", TCG)');
     expect(launched.output).toContain(`Web  http://127.0.0.1:${HOST_PORT}/`);
@@ -95,10 +126,10 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const json = ws.nx(['run', 'fixture:status', '--json']);
     expect(json.stdout).toContain('"status": "running"');
 
-    const strict = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg', '--strict-ports']);
+    const strict = ws.nx(['run', 'fixture:start', '--accel', 'tcg', '--strict-ports']);
     expect(strict.code).not.toBe(0);
     expect(strict.output).toContain(`Host port ${HOST_PORT} (http) is in use on 127.0.0.1`);
-    const second = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg']);
+    const second = ws.nx(['run', 'fixture:start', '--accel', 'tcg']);
     expect(second.code).toBe(0);
     expect(second.output).toMatch(new RegExp(`Host port ${HOST_PORT} \\(http\\) is busy; using \\d+ instead`));
     expect(second.output).toContain('fixture is ready (instance "default-2", TCG)');
@@ -132,10 +163,52 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(readFileSync(join(vmDir, 'serial.log'), 'utf8')).toContain('fixture: power button, powering off');
   });
 
+  it('launch is a continuous target: --detach on it names start; a target depending on it runs, then Nx ends it and the VM shuts down', async () => {
+    const shown = JSON.parse(ws.nx(['show', 'project', 'fixture', '--json']).stdout);
+    expect(shown.targets.launch.continuous).toBe(true);
+    expect(shown.targets.start.continuous).toBeFalsy();
+    expect(shown.targets.start.options.detach).toBe(true);
+
+    const detached = ws.nx(['run', 'fixture:launch', '--detach']);
+    expect(detached.code).not.toBe(0);
+    expect(detached.output).toContain('--detach does not work on the continuous target fixture:launch');
+    expect(detached.output).toContain('npx nx run fixture:start');
+    expect(ourQemus(vmDir)).toEqual([]);
+
+    const smoke = ws.nx(['run', 'fixture:smoke']);
+    expect(smoke.code).toBe(0);
+    expect(smoke.output).toContain('smoke: guest says fixture guest is up');
+    await waitUntilStopped(vmDir);
+    expect(ourQemus(vmDir)).toEqual([]);
+    expect(state(vmDir).stoppedHow).toBe('powerdown');
+    expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
+  });
+
+  it('Ctrl-C while the VM is still booting shuts it down (no QEMU left behind)', async () => {
+    // A terminal's Ctrl-C signals the whole foreground process group: nx and the launcher.
+    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['run', 'fixture:launch', '--accel', 'tcg', '--grace-seconds', '5'], {
+      cwd: ws.root,
+      env: testEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const output = await waitForOutput(child, /Started QEMU \(PID \d+/, 120_000);
+    expect(output).not.toContain('is ready');
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    await waitUntilStopped(vmDir);
+    expect(state(vmDir).readyAt).toBeUndefined();
+    expect(state(vmDir).stoppedAt).toBeDefined();
+    expect(ourQemus(vmDir)).toEqual([]);
+    expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
+    expect(existsSync(join(vmDir, 'qmp.sock'))).toBe(false);
+  });
+
   it('passes --secret to the guest; status reports a killed QEMU as broken and --clean removes its leftovers', async () => {
     const token = `token-${process.pid}-${Date.now()}`;
     ws.write('secrets/token.txt', token);
-    const launched = ws.nx(['run', 'fixture:launch', '--detach', '--accel', 'tcg', '--secret', 'fixture-token=secrets/token.txt']);
+    const launched = ws.nx(['run', 'fixture:start', '--accel', 'tcg', '--secret', 'fixture-token=secrets/token.txt']);
     expect(launched.code).toBe(0);
     const served = await fetch(`http://127.0.0.1:${HOST_PORT}/credentials/fixture-token`);
     expect(await served.text()).toBe(token);
