@@ -1,4 +1,4 @@
-import { scrubSecrets, sharingArgs, sharingFromOptions } from './copy';
+import { pushStoreUri, scrubSecrets, sharingArgs, sharingFromOptions } from './copy';
 
 describe('sharingArgs', () => {
   it('passes caches, keys, builders, jobs and features to nix build', () => {
@@ -35,5 +35,19 @@ describe('sharingFromOptions', () => {
     expect(sharingFromOptions({ substituters: ['http://a'] }).push).toBeUndefined();
     expect(sharingFromOptions({ pushTo: 'file:///c', signingKeyFile: 'k' }).push).toEqual({ to: 'file:///c', signingKeyFile: 'k' });
     expect(() => sharingFromOptions({ signingKeyFile: 'k' })).toThrow(/signingKeyFile is set but pushTo is not/);
+  });
+});
+
+describe('pushStoreUri', () => {
+  it('signs during the upload and compresses with zstd for binary caches, keeping what the URI already says', () => {
+    expect(pushStoreUri('file:///srv/cache', '/k/secret')).toBe('file:///srv/cache?compression=zstd&secret-key=/k/secret');
+    expect(pushStoreUri('s3://bucket?region=eu-west-1', '/k/secret')).toBe('s3://bucket?region=eu-west-1&compression=zstd&secret-key=/k/secret');
+    expect(pushStoreUri('https://cache.example/up?compression=xz')).toBe('https://cache.example/up?compression=xz');
+    expect(pushStoreUri('file:///c?secret-key=/other', '/k/secret')).toBe('file:///c?secret-key=/other&compression=zstd');
+  });
+
+  it('leaves other stores and key paths that cannot go into a query alone', () => {
+    expect(pushStoreUri('ssh-ng://builder', '/k/secret')).toBe('ssh-ng://builder');
+    expect(pushStoreUri('file:///c', '/k/a&b')).toBe('file:///c?compression=zstd');
   });
 });

@@ -59,24 +59,48 @@ export async function pushToCache(request: PushRequest): Promise<PushResult> {
   const started = Date.now();
   const secrets: string[] = [];
   const fail = (reason: string): PushResult => ({ ok: false, reason: scrubSecrets(reason, secrets) });
+  let keyFile: string | undefined;
   if (request.signingKeyFile) {
-    const keyFile = isAbsolute(request.signingKeyFile) ? request.signingKeyFile : resolve(request.cwd, request.signingKeyFile);
-    if (!existsSync(keyFile)) return fail(`signingKeyFile ${request.signingKeyFile} does not exist. Create one with: nix-store --generate-binary-cache-key <name> <secret-file> <public-file>`);
+    const absoluteKeyFile = isAbsolute(request.signingKeyFile) ? request.signingKeyFile : resolve(request.cwd, request.signingKeyFile);
+    if (!existsSync(absoluteKeyFile)) return fail(`signingKeyFile ${request.signingKeyFile} does not exist. Create one with: nix-store --generate-binary-cache-key <name> <secret-file> <public-file>`);
     let key: string;
     try {
-      key = readFileSync(keyFile, 'utf8').trim();
+      key = readFileSync(absoluteKeyFile, 'utf8').trim();
     } catch (e) {
       return fail(`signingKeyFile ${request.signingKeyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
     }
     secrets.push(key);
     if (!/^[^:\s]+:[A-Za-z0-9+/]+=*$/.test(key))
       return fail(`signingKeyFile ${request.signingKeyFile} is not a Nix secret key ("name:base64"). Create one with: nix-store --generate-binary-cache-key <name> <secret-file> <public-file>`);
+    keyFile = absoluteKeyFile;
+  }
+  const to = pushStoreUri(request.to, keyFile);
+  if (keyFile && !to.includes('secret-key=')) {
     const sign = await runNix('nix', ['store', 'sign', '--recursive', '--key-file', keyFile, ...request.paths], { cwd: request.cwd });
     if (sign.code !== 0) return fail(`nix store sign failed: ${lastError(sign.stderrTail)}`);
   }
-  const copy = await runNix('nix', ['copy', '--to', request.to, ...request.paths], { cwd: request.cwd });
+  const copy = await runNix('nix', ['copy', '--to', to, ...request.paths], { cwd: request.cwd });
   if (copy.code !== 0) return fail(`nix copy --to ${request.to} failed: ${lastError(copy.stderrTail)}`);
   return { ok: true, seconds: (Date.now() - started) / 1000 };
+}
+
+const BINARY_CACHE_URI = /^(file|https?|s3):\/\//;
+
+/**
+ * The URI `nix copy --to` gets. For binary caches (file, http(s), s3) Nix signs while it uploads
+ * (`secret-key=`), which saves a separate `nix store sign` over the closure, and compresses with zstd unless
+ * the URI names a compression: Nix's default xz costs tens of times the build of a large image. Other stores
+ * (ssh://, ssh-ng://, local) are returned as they are and signed beforehand.
+ */
+export function pushStoreUri(to: string, keyFile?: string): string {
+  if (!BINARY_CACHE_URI.test(to)) return to;
+  const [base, query = ''] = to.split(/\?(.*)/s, 2);
+  const names = new Set(query.split('&').filter(Boolean).map((p) => p.split('=')[0]));
+  const params = query ? [query] : [];
+  if (!names.has('compression')) params.push('compression=zstd');
+  // Nix splits the query at & and =, so a key path holding them (or spaces) is signed the other way.
+  if (keyFile && !names.has('secret-key') && !/[&=?#\s%]/.test(keyFile)) params.push(`secret-key=${keyFile}`);
+  return params.length ? `${base}?${params.join('&')}` : base;
 }
 
 function lastError(tail: string[]): string {
