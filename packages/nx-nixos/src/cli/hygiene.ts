@@ -20,13 +20,14 @@ Options:
   --legacy DIR           a legacy folder that must not be referenced; repeatable
   --rule ID=LEVEL        set a rule to error | warning | note | off; repeatable
   --tracked-only         leave out untracked and ignored files
-  --scope profile --profile-root DIR   check only a profile folder and the Nix files it reads
+  --scope profile --profile-root DIR   check only a profile folder and what its evaluation reads
+                         (the static Nix import closure of its profile.nix and of flake.nix)
 
 Exit codes: 0 no findings at the fail level, 1 findings, 2 the check could not run.
 As a pre-commit hook (.git/hooks/pre-commit):  exec npx nx-nixos hygiene --tracked-only`;
 
-/** The hygiene options of the @rave/nx-nixos entry in nx.json, when there is one. */
-function pluginHygieneOptions(root: string): Record<string, unknown> {
+/** The options of the @rave/nx-nixos entry in nx.json, when there is one. */
+function pluginOptions(root: string): Record<string, unknown> {
   const file = join(root, 'nx.json');
   if (!existsSync(file)) return {};
   let nx: { plugins?: unknown[] };
@@ -37,13 +38,24 @@ function pluginHygieneOptions(root: string): Record<string, unknown> {
   }
   for (const entry of nx.plugins ?? []) {
     if (entry && typeof entry === 'object' && (entry as { plugin?: string }).plugin === '@rave/nx-nixos') {
-      const hygiene = (entry as { options?: { hygiene?: unknown } }).options?.hygiene;
+      const options = (entry as { options?: Record<string, unknown> }).options ?? {};
+      const hygiene = options.hygiene;
       if (hygiene !== undefined && (typeof hygiene !== 'object' || hygiene === null || Array.isArray(hygiene)))
         throw new Error(`${file}: plugins[@rave/nx-nixos].options.hygiene must be an object of hygiene options.`);
-      return (hygiene as Record<string, unknown>) ?? {};
+      return options;
     }
   }
   return {};
+}
+
+/** What a profile's evaluation reads besides its folder, as <profile>:hygiene gets it from the project graph. */
+async function profileClosureGlobs(root: string, profileRoot: string, plugin: Record<string, unknown>): Promise<string[]> {
+  const { resolveOptions } = await import('../plugin/options');
+  const { NixImportIndex, profileNixInputs } = await import('../plugin/nix-graph');
+  const { workspaceGlobs } = await import('../checks/hygiene/scope');
+  const options = resolveOptions(plugin);
+  const closure = profileNixInputs(new NixImportIndex(root, options), root, profileRoot.replace(/\/+$/, ''), options);
+  return [...workspaceGlobs(closure), ...options.nixInputs];
 }
 
 export const command: CliCommand = {
@@ -79,7 +91,8 @@ export const command: CliCommand = {
     } catch {
       throw new Error(`${dir} is not inside a Git working tree: hygiene lists files with git ls-files.`);
     }
-    const options: Record<string, unknown> = { ...pluginHygieneOptions(root) };
+    const plugin = pluginOptions(root);
+    const options: Record<string, unknown> = { ...((plugin.hygiene as Record<string, unknown>) ?? {}) };
     const set = (key: string, value: unknown) => {
       if (value !== undefined) options[key] = value;
     };
@@ -100,6 +113,10 @@ export const command: CliCommand = {
         rules[id] = level;
       }
       options.rules = rules;
+    }
+    if (options.scope === 'profile' && typeof options.profileRoot === 'string') {
+      const extra = Array.isArray(options.profilePaths) ? options.profilePaths : [];
+      options.profilePaths = [...new Set([...(await profileClosureGlobs(root, options.profileRoot, plugin)), ...extra])];
     }
     const { runHygiene } = await import('../checks/hygiene/run');
     const run = runHygiene(root, options);

@@ -1,5 +1,6 @@
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
+import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hygiene/scope';
 import type { ResolvedPluginOptions } from './options';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
@@ -18,6 +19,24 @@ function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
     ...closure.filter((input) => input !== '{workspaceRoot}/flake.nix'),
     ...options.nixInputs.map((glob) => `{workspaceRoot}/${glob}`),
     NIX_VERSION_INPUT,
+  ];
+}
+
+/**
+ * Inputs of <profile>:hygiene: every file its scope checks, what decides how (.gitattributes for LFS,
+ * .sops.yaml, the allowlist), and Git's index entries of the scope, so that committing a file changes
+ * the hash even when its content does not.
+ */
+function hygieneInputs(options: ResolvedPluginOptions, root: string, profilePaths: string[]) {
+  const allowlist = (options.hygiene as { allowlist?: unknown }).allowlist;
+  return [
+    '{projectRoot}/**/*',
+    ...profilePaths.map((glob) => `{workspaceRoot}/${glob}`),
+    '{workspaceRoot}/.gitattributes',
+    '{workspaceRoot}/**/.gitattributes',
+    '{workspaceRoot}/.sops.yaml',
+    ...(typeof allowlist === 'string' ? [`{workspaceRoot}/${allowlist}`] : []),
+    indexStateInput(profilePathspecs(root, profilePaths)),
   ];
 }
 
@@ -92,11 +111,14 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos help status', example: { options: { clean: true } } },
     },
   };
+  // Scope "profile" checks what the profile's evaluation reads: its Nix closure and the extra nixInputs.
+  const extraPaths = (options.hygiene as { profilePaths?: string[] }).profilePaths ?? [];
+  const profilePaths = [...new Set([...workspaceGlobs(closure), ...options.nixInputs, ...extraPaths])];
   targets[options.hygieneTargetName] = {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
-    options: { ...options.hygiene, scope: 'profile' },
+    options: { ...options.hygiene, scope: 'profile', profilePaths },
     cache: true,
-    inputs: nixInputs(options, closure),
+    inputs: hygieneInputs(options, root, profilePaths),
     metadata: {
       description: `Check the files the ${profile.name} profile reads for plaintext secrets, stray images and stale references.`,
       technologies: ['nix'],

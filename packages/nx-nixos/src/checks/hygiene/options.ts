@@ -13,9 +13,9 @@ const mib = z.number().positive('must be a positive number of MiB');
 export const hygieneOptionsSchema = z
   .object({
     scope: z.enum(['repo', 'profile']).default('repo'),
-    /** Profile scope: the profile folder (default: the project root) plus these paths. */
+    /** Profile scope: the profile folder (default: the project root) plus these paths (the target passes the profile's Nix closure). */
     profileRoot: relativePath.optional(),
-    profilePaths: z.array(z.string().min(1)).default(['infra/**/*.nix']),
+    profilePaths: z.array(z.string().min(1)).default([]),
     format: z.enum(REPORT_FORMATS).default('text'),
     /** Report file (relative to the workspace root, or absolute); written atomically. */
     output: z.string().min(1).optional(),

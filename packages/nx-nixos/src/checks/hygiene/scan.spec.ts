@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Ajv from 'ajv-draft-04';
@@ -7,7 +7,9 @@ import { contentHash } from '../../report/finding';
 import { describeIfTools } from '../../testing/tools';
 import { testEnv } from '../../testing/workspace';
 import { HYGIENE_RULE_IDS } from './rules';
+import { parseHygieneOptions } from './options';
 import { runHygiene } from './run';
+import { scanRepository } from './scan';
 
 const BIN = join(__dirname, '../../../bin/nx-nixos.js');
 const FIXTURES = join(__dirname, '../../../test/fixtures/hygiene');
@@ -91,6 +93,32 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     expect(run.exitCode).toBe(1);
     // build/ is an ignored folder: not walked. test/fixtures/ is excluded from content rules.
     expect(got.join('\n')).not.toMatch(/build\/out|test\/fixtures|models\/ok\.bin|config\/secrets/);
+  });
+
+  it('checks files on several threads with the same findings, in the same order, as on one', () => {
+    const options = parseHygieneOptions(opts);
+    const one = scanRepository(repo.root, options, { minFilesPerThread: Number.POSITIVE_INFINITY });
+    expect(one.findings.length).toBeGreaterThan(10);
+    // Chunks of one file: every thread takes some; then the workers alone check every file.
+    expect(scanRepository(repo.root, options, { minFilesPerThread: 1, chunkFiles: 1 })).toEqual(one);
+    expect(scanRepository(repo.root, options, { minFilesPerThread: 1, chunkFiles: 2, mainThreadChecks: false })).toEqual(one);
+  });
+
+  it('leaves out tracked files deleted from the working tree, and does not follow symlinks', () => {
+    try {
+      repo.write('hosts/gone.nix', '{ password = "deleted-before-commit"; }\n');
+      repo.git('add', 'hosts/gone.nix');
+      rmSync(join(repo.root, 'hosts/gone.nix'));
+      symlinkSync('a.nix', join(repo.root, 'hosts/link.nix'));
+      repo.git('add', 'hosts/link.nix');
+      const run = runHygiene(repo.root, { ...opts, untracked: false });
+      expect(run.files).toBeGreaterThan(10);
+      expect(run.findings.filter((f) => f.file === 'hosts/gone.nix' || f.file === 'hosts/link.nix')).toEqual([]);
+      expect(run.findings.filter((f) => f.file === 'hosts/a.nix')).toHaveLength(8);
+    } finally {
+      repo.git('rm', '-q', '--cached', '--ignore-unmatch', 'hosts/gone.nix', 'hosts/link.nix');
+      rmSync(join(repo.root, 'hosts/link.nix'), { force: true });
+    }
   });
 
   it('re-levels and switches off rules; tracked-only leaves untracked and ignored files out', () => {
@@ -205,6 +233,28 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
       expect(bad.stderr).toContain('nx.json: plugins[@rave/nx-nixos].options.hygiene must be an object of hygiene options.');
     } finally {
       rmSync(join(repo.root, 'nx.json'));
+    }
+  });
+
+  it('nx-nixos hygiene --scope profile checks the profile folder and its static Nix closure, not other Nix files', () => {
+    const ws = makeRepo({
+      // The flake reads every profile folder; the profile scope keeps only the profile's own.
+      'flake.nix': '{ outputs = { self }: { profiles = builtins.mapAttrs (n: _: import ./profiles/${n}/profile.nix) (builtins.readDir ./profiles); }; }\n',
+      'profiles/dev/profile.nix': '{ ... }: { imports = [ ../../infra/used.nix ../../infra/shared ]; }\n',
+      'profiles/dev/notes.md': 'token ghp_' + 'KwVJ7faC9qEwjky40UVsWmflzdE1F8ResqED\n',
+      'profiles/prod/profile.nix': '{ ... }: { users.users.root.initialPassword = "prod-only-secret"; }\n',
+      'infra/used.nix': '{ ... }: { services.grafana.settings.security.admin_password = "Zk8-rT2q-Lw9x"; }\n',
+      'infra/shared/default.nix': '{ ... }: { imports = [ ./mail.nix ]; }\n',
+      'infra/shared/mail.nix': '{ ... }: { mailserver.loginAccounts.a.password = "Mail-9x7-Secret"; }\n',
+      'infra/unused.nix': '{ ... }: { users.users.root.password = "not-read-by-dev"; }\n',
+    });
+    try {
+      const run = cli(ws.root, ['--scope', 'profile', '--profile-root', 'profiles/dev', '--format', 'json']);
+      expect(run.status).toBe(1);
+      const files = JSON.parse(run.stdout).findings.map((f: { rule: string; file: string }) => `${f.rule} ${f.file}`);
+      expect(files.sort()).toEqual(['secret/nix-plaintext infra/shared/mail.nix', 'secret/nix-plaintext infra/used.nix', 'secret/token profiles/dev/notes.md']);
+    } finally {
+      ws.cleanup();
     }
   });
 
