@@ -141,13 +141,10 @@ describeIfTools(['nix', 'nix-store', 'nix-daemon', 'git', 'sshd', 'ssh', 'ssh-ke
         'flake.nix': flakeWith(`${process.pid}-${Date.now()}`),
         'profiles/development/profile.json': profileJson(fixtureProfile('development', { tests: ['smoke'] })),
       },
+      // Set once for every profile target in the plugin's options; no local build jobs, so every build
+      // must go to the builder.
+      pluginOptions: { sharing: { builders: `${URI} x86_64-linux`, maxJobs: 0 } },
     });
-    // No local build jobs: every build must go to the builder.
-    const options = { builders: `${URI} x86_64-linux`, maxJobs: 0 };
-    const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
-    nxJson.targetDefaults = { 'build-image': { options }, 'vm-test': { options } };
-    ws.write('nx.json', JSON.stringify(nxJson, null, 2));
-    ws.commit('remote builder');
   });
 
   afterAll(() => {
@@ -178,6 +175,21 @@ describeIfTools(['nix', 'nix-store', 'nix-daemon', 'git', 'sshd', 'ssh', 'ssh-ke
     expect(tested.code).toBe(0);
     expect(tested.output).toMatch(/smoke: passed \(1 derivation\(s\) built\) on ssh-ng:\/\/rave-builder/);
     expect(readFileSync(join(ws.root, 'artifacts/tests/development/smoke.log'), 'utf8')).toContain('smoke> smoke test ran');
+  });
+
+  it('a plugin option "sharing" that does not fit fails the graph with the key and the reason', () => {
+    const nxJsonFile = join(ws.root, 'nx.json');
+    const good = readFileSync(nxJsonFile, 'utf8');
+    const nxJson = JSON.parse(good);
+    nxJson.plugins[0].options.sharing.maxJobs = 'none';
+    ws.write('nx.json', JSON.stringify(nxJson, null, 2));
+    try {
+      const shown = ws.nx(['show', 'projects']);
+      expect(shown.code).not.toBe(0);
+      expect(shown.output).toMatch(/nx\.json: option "sharing\.maxJobs" of plugin @rave\/nx-nixos is invalid: .*number/);
+    } finally {
+      ws.write('nx.json', good);
+    }
   });
 
   it('an unreachable builder fails the build with ssh\'s reason and a fix, and leaves no manifest', () => {

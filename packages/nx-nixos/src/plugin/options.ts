@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Options of the `@rave/nx-nixos` entry in nx.json `plugins`. Every field is optional. */
 export interface NixosPluginOptions {
   /** Folder whose sub-folders hold profile.json files. Default "profiles". */
@@ -28,7 +30,33 @@ export interface NixosPluginOptions {
   hygiene?: Record<string, unknown>;
   /** Options of the docs-check executor. */
   docsCheck?: Record<string, unknown>;
+  /**
+   * Binary caches, remote builders and pushing for every profile: defaults of the build-image and vm-test
+   * options of the same names (launch takes all but pushTo and signingKeyFile). targetDefaults, project.json
+   * and the command line still override them.
+   */
+  sharing?: PluginSharingOptions;
 }
+
+const sharingSchema = z
+  .object({
+    substituters: z.array(z.string()),
+    trustedPublicKeys: z.array(z.string()),
+    builders: z.string(),
+    maxJobs: z.number().int().nonnegative(),
+    systemFeatures: z.array(z.string()),
+    pushTo: z.string(),
+    signingKeyFile: z.string(),
+  })
+  .partial()
+  .strict();
+
+export type PluginSharingOptions = z.infer<typeof sharingSchema>;
+
+export const SHARING_KEYS = Object.keys(sharingSchema.shape) as (keyof PluginSharingOptions)[];
+
+/** The sharing options that launch (and start) take: it substitutes or builds, never pushes. */
+export const LAUNCH_SHARING_KEYS = ['substituters', 'trustedPublicKeys', 'builders', 'maxJobs', 'systemFeatures'] as const;
 
 export type ResolvedPluginOptions = Required<NixosPluginOptions>;
 
@@ -51,6 +79,7 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   docsDir: 'docs',
   hygiene: {},
   docsCheck: {},
+  sharing: {},
 };
 
 export function resolveOptions(options: NixosPluginOptions | undefined): ResolvedPluginOptions {
@@ -60,5 +89,14 @@ export function resolveOptions(options: NixosPluginOptions | undefined): Resolve
       throw new Error(`nx.json: unknown option "${key}" for plugin @rave/nx-nixos. Known options: ${Object.keys(DEFAULT_OPTIONS).join(', ')}.`);
     if (value !== undefined) resolved[key] = value;
   }
+  const sharing = sharingSchema.safeParse(resolved.sharing);
+  if (!sharing.success) {
+    const issue = sharing.error.issues[0];
+    const where = ['sharing', ...issue.path].join('.');
+    throw new Error(
+      `nx.json: option "${where}" of plugin @rave/nx-nixos is invalid: ${issue.message}. Known keys of "sharing": ${SHARING_KEYS.join(', ')}.`,
+    );
+  }
+  resolved.sharing = sharing.data;
   return resolved;
 }

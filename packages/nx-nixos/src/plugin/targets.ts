@@ -1,7 +1,7 @@
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hygiene/scope';
-import type { ResolvedPluginOptions } from './options';
+import { LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
 /** Runtime input: a change of Nix version invalidates cached builds. Never fails, so hashing never does. */
@@ -40,6 +40,10 @@ function hygieneInputs(options: ResolvedPluginOptions, root: string, profilePath
   ];
 }
 
+/** The plugin's `sharing` defaults that launch takes (no pushing). */
+const launchSharing = (options: ResolvedPluginOptions) =>
+  Object.fromEntries(LAUNCH_SHARING_KEYS.flatMap((key) => (options.sharing[key] === undefined ? [] : [[key, options.sharing[key]]])));
+
 export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = []): ProjectConfiguration {
   const build = options.buildImageTargetName;
   const test = options.vmTestTargetName;
@@ -47,7 +51,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   const targets: Record<string, TargetConfiguration> = {
     [build]: {
       executor: `${EXECUTOR_PREFIX}:build-image`,
-      options: { flakeRef: options.flakeRef },
+      options: { flakeRef: options.flakeRef, ...options.sharing },
       cache: true,
       inputs: nixInputs(options, closure),
       outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
@@ -59,7 +63,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     },
     [test]: {
       executor: `${EXECUTOR_PREFIX}:vm-test`,
-      options: { flakeRef: options.flakeRef },
+      options: { flakeRef: options.flakeRef, ...options.sharing },
       dependsOn: [build],
       cache: true,
       inputs: nixInputs(options, closure),
@@ -73,7 +77,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   };
   targets[options.launchTargetName] = {
     executor: `${EXECUTOR_PREFIX}:launch`,
-    options: { flakeRef: options.flakeRef },
+    options: { flakeRef: options.flakeRef, ...launchSharing(options) },
     // Runs until stopped, so other targets can depend on it. Nx 22 fails a continuous task that returns,
     // so the detached launch is a target of its own below.
     continuous: true,
@@ -85,7 +89,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   };
   targets[options.startTargetName] = {
     executor: `${EXECUTOR_PREFIX}:launch`,
-    options: { flakeRef: options.flakeRef, detach: true },
+    options: { flakeRef: options.flakeRef, ...launchSharing(options), detach: true },
     cache: false,
     metadata: {
       description: `Start the ${profile.name} VM in the background and return once it is ready (launch --detach); stop it with ${options.stopTargetName}.`,

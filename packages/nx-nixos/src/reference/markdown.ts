@@ -1,3 +1,4 @@
+import { LAUNCH_SHARING_KEYS, SHARING_KEYS } from '../plugin/options';
 import { profileJsonSchema } from '../profile/schema';
 import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
 
@@ -51,6 +52,31 @@ function executorSection(entry: ExecutorEntry): string {
   ].join('\n');
 }
 
+/** The plugin option `sharing`, described by the build-image options it sets. */
+function sharingSection(executors: ExecutorEntry[]): string[] {
+  const buildImage = executors.find((e) => e.name === 'build-image');
+  const launchKeys: readonly string[] = LAUNCH_SHARING_KEYS;
+  const rows = SHARING_KEYS.map((key) => {
+    const property = buildImage?.schema.properties?.[key];
+    const targets = launchKeys.includes(key) ? 'build-image, vm-test, launch, start' : 'build-image, vm-test';
+    return `| \`${key}\` | ${property ? typeOf(property) : ''} | ${targets} | ${cell(property?.description ?? '')} |`;
+  });
+  return [
+    '## Plugin option sharing',
+    '',
+    'Binary caches, remote builders and pushing can be set once for every profile in the `@rave/nx-nixos` entry of',
+    'nx.json `plugins`, e.g. `{ "plugin": "@rave/nx-nixos", "options": { "sharing": { "substituters": ["http://nix-cache.internal:8080"], "maxJobs": 0 } } }`.',
+    'They become options of the inferred targets; `targetDefaults`, a project\'s own configuration and the command line',
+    'override them. A key or value that does not fit fails the project graph with',
+    '`nx.json: option "sharing.<key>" of plugin @rave/nx-nixos is invalid: <reason>`.',
+    '',
+    '| key | type | set on | description |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
 /** docs/reference/executors.md */
 export function executorsReference(): string {
   const executors = readExecutors();
@@ -61,11 +87,14 @@ export function executorsReference(): string {
     '',
     'The plugin infers these targets; pass options on the command line',
     '(`npx nx run development:build-image --offline`) or set them for every project in',
-    '`targetDefaults` of nx.json.',
+    '`targetDefaults` of nx.json; the cache and builder options also for every profile in the',
+    '[plugin option sharing](#plugin-option-sharing).',
     '',
     ...executors.map((e) => `- [${e.name}](#${e.name})`),
+    '- [Plugin option sharing](#plugin-option-sharing)',
     '',
     ...executors.map(executorSection),
+    ...sharingSection(executors),
   ].join('\n');
 }
 
