@@ -1,6 +1,8 @@
 import { profileSchema } from '../profile/schema';
 import { fixtureProfile } from '../testing/workspace';
-import { resolveOptions } from './options';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAUNCH_SHARING_KEYS, resolveOptions, SHARING_KEYS } from './options';
 import { profileProject } from './targets';
 
 describe('plugin option "sharing"', () => {
@@ -36,5 +38,13 @@ describe('plugin option "sharing"', () => {
     );
     expect(() => resolveOptions({ sharing: { maxJobs: -1 } })).toThrow(/option "sharing\.maxJobs" .* is invalid: /);
     expect(() => resolveOptions({ sharing: { pushto: 'file:///c' } as never })).toThrow(/option "sharing" of plugin @rave\/nx-nixos is invalid: Unrecognized key.*"pushto"/);
+  });
+
+  it('names only options that the executor schemas declare', () => {
+    const properties = (executor: string) =>
+      Object.keys(JSON.parse(readFileSync(join(__dirname, '../executors', executor, 'schema.json'), 'utf8')).properties);
+    for (const executor of ['build-image', 'vm-test']) expect(properties(executor)).toEqual(expect.arrayContaining(SHARING_KEYS));
+    expect(properties('launch')).toEqual(expect.arrayContaining([...LAUNCH_SHARING_KEYS]));
+    expect(SHARING_KEYS.filter((key) => !(LAUNCH_SHARING_KEYS as readonly string[]).includes(key) && properties('launch').includes(key))).toEqual([]);
   });
 });
