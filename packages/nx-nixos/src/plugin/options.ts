@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** Options of the `@rave/nx-nixos` entry in nx.json `plugins`. Every field is optional. */
 export interface NixosPluginOptions {
@@ -38,22 +38,27 @@ export interface NixosPluginOptions {
   sharing?: PluginSharingOptions;
 }
 
-const sharingSchema = z
-  .object({
-    substituters: z.array(z.string()),
-    trustedPublicKeys: z.array(z.string()),
-    builders: z.string(),
-    maxJobs: z.number().int().nonnegative(),
-    systemFeatures: z.array(z.string()),
-    pushTo: z.string(),
-    signingKeyFile: z.string(),
-  })
-  .partial()
-  .strict();
+// zod is loaded only when nx.json sets sharing options: graph inference runs on every nx command.
+function sharingSchema() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { z } = require('zod') as typeof import('zod');
+  return z
+    .object({
+      substituters: z.array(z.string()),
+      trustedPublicKeys: z.array(z.string()),
+      builders: z.string(),
+      maxJobs: z.number().int().nonnegative(),
+      systemFeatures: z.array(z.string()),
+      pushTo: z.string(),
+      signingKeyFile: z.string(),
+    })
+    .partial()
+    .strict();
+}
 
-export type PluginSharingOptions = z.infer<typeof sharingSchema>;
+export type PluginSharingOptions = z.infer<ReturnType<typeof sharingSchema>>;
 
-export const SHARING_KEYS = Object.keys(sharingSchema.shape) as (keyof PluginSharingOptions)[];
+export const SHARING_KEYS: (keyof PluginSharingOptions)[] = ['substituters', 'trustedPublicKeys', 'builders', 'maxJobs', 'systemFeatures', 'pushTo', 'signingKeyFile'];
 
 /** The sharing options that launch (and start) take: it substitutes or builds, never pushes. */
 export const LAUNCH_SHARING_KEYS = ['substituters', 'trustedPublicKeys', 'builders', 'maxJobs', 'systemFeatures'] as const;
@@ -89,7 +94,8 @@ export function resolveOptions(options: NixosPluginOptions | undefined): Resolve
       throw new Error(`nx.json: unknown option "${key}" for plugin @rave/nx-nixos. Known options: ${Object.keys(DEFAULT_OPTIONS).join(', ')}.`);
     if (value !== undefined) resolved[key] = value;
   }
-  const sharing = sharingSchema.safeParse(resolved.sharing);
+  if (resolved.sharing === DEFAULT_OPTIONS.sharing) return resolved;
+  const sharing = sharingSchema().safeParse(resolved.sharing);
   if (!sharing.success) {
     const issue = sharing.error.issues[0];
     const where = ['sharing', ...issue.path].join('.');
