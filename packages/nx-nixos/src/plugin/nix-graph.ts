@@ -214,30 +214,59 @@ export class NixImportIndex {
     return files;
   }
 
+  /** Files get small integer ids, so that closures are marks in an array rather than sets of strings. */
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly successors: ({ files: number[]; folders: string[] } | null)[] = [];
+  private marks = new Uint32Array(1024);
+  private epoch = 0;
+
+  private id(file: string): number {
+    let id = this.ids.get(file);
+    if (id === undefined) {
+      this.ids.set(file, (id = this.names.length));
+      this.names.push(file);
+      this.successors.push(null);
+    }
+    return id;
+  }
+
   /**
    * The files (unsorted) and folders evaluation of `entries` can read, as importClosure finds them: Nix
    * files reached, directly or inside a folder, are followed. `skipFolder` leaves out folder dependencies.
    */
   closure(entries: string[], skipFolder: (folder: string) => boolean = () => false): NixEdges {
-    const files = new Set<string>(entries);
+    const epoch = ++this.epoch;
+    const files: number[] = [];
     const folders = new Set<string>();
-    const queue = entries.filter((f) => f.endsWith('.nix'));
-    const visit = (next: string) => {
-      if (files.has(next)) return;
-      files.add(next);
-      if (next.endsWith('.nix')) queue.push(next);
+    const visit = (id: number) => {
+      if (id >= this.marks.length) {
+        const grown = new Uint32Array(Math.max(this.marks.length * 2, id + 1));
+        grown.set(this.marks);
+        this.marks = grown;
+      }
+      if (this.marks[id] === epoch) return;
+      this.marks[id] = epoch;
+      files.push(id);
     };
-    for (let i = 0; i < queue.length; i++) {
-      const edges = this.load(queue[i]);
-      if (!edges) continue;
-      for (const next of edges.files) visit(next);
-      for (const folder of edges.folders) {
+    for (const entry of entries) visit(this.id(entry));
+    for (let i = 0; i < files.length; i++) {
+      const file = this.names[files[i]];
+      if (!file.endsWith('.nix')) continue;
+      let succ = this.successors[files[i]];
+      if (!succ) {
+        const edges = this.load(file);
+        succ = { files: edges ? edges.files.map((f) => this.id(f)) : [], folders: edges?.folders ?? [] };
+        this.successors[files[i]] = succ;
+      }
+      for (const next of succ.files) visit(next);
+      for (const folder of succ.folders) {
         if (folders.has(folder) || skipFolder(folder)) continue;
         folders.add(folder);
-        for (const next of this.filesIn(folder)) visit(next);
+        for (const next of this.filesIn(folder)) visit(this.id(next));
       }
     }
-    return { files: [...files], folders: [...folders] };
+    return { files: files.map((id) => this.names[id]), folders: [...folders] };
   }
 
   /** `{workspaceRoot}/<file>`, built once per file. */
