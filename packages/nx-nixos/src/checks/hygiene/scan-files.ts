@@ -46,6 +46,8 @@ export interface FileScanResult {
 const MiB = 1024 * 1024;
 // No symlink is followed (a link is not content of its own); a FIFO never blocks the scan.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** The first read of a file whose content is scanned; the buffer never gets smaller. */
+const FIRST_READ = 64 * 1024;
 
 /** Index blob of an LFS-tracked file that is not a pointer in the working tree: raw content, or a smudged pointer? */
 function committedRaw(root: string, file: string): number | undefined {
@@ -58,8 +60,9 @@ function committedRaw(root: string, file: string): number | undefined {
 }
 
 /**
- * Checks files one by one with one buffer per thread: open, fstat, one read of what the rules need
- * (the whole file when its content is scanned, else the bytes that tell a disk image), close.
+ * Checks files one by one with one buffer per thread: open, read what the rules need (the whole file
+ * when its content is scanned, else the bytes that tell a disk image), close; fstat only for files
+ * larger than the first read or not scanned.
  */
 export function createFileChecker(ctx: FileScanContext): (file: string, state: FileState, out: FileScanResult) => void {
   const { root, options } = ctx;
@@ -74,7 +77,7 @@ export function createFileChecker(ctx: FileScanContext): (file: string, state: F
   const maxScanBytes = options.maxScanKiB * 1024;
   const limits = { largeFileWarnMiB: options.largeFileWarnMiB, largeFileErrorMiB: options.largeFileErrorMiB, newFileBudgetMiB: options.newFileBudgetMiB };
   const sizeFloor = Math.min(options.largeFileWarnMiB, options.newFileBudgetMiB) * MiB;
-  let buffer = Buffer.allocUnsafe(64 * 1024);
+  let buffer = Buffer.allocUnsafe(FIRST_READ);
   const isoMagic = Buffer.alloc(5);
 
   return (file, state, out) => {
@@ -89,29 +92,48 @@ export function createFileChecker(ctx: FileScanContext): (file: string, state: F
       if (code === 'ENOENT' || code === 'ENOTDIR') out.missing.push(file);
       return;
     }
-    let size: number;
-    let length: number;
+    let size: number | undefined;
+    let length = 0;
     let hasIsoMagic = false;
     let whole = false;
     try {
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) return;
-      size = stat.size;
-      whole = wantText && size <= maxScanBytes;
-      // An LFS-tracked file is read whole only when it may be a pointer.
-      const want = whole || (lfs.has(file) && size < 1024) ? size : Math.min(HEAD_BYTES, size);
-      if (buffer.length < want) buffer = Buffer.allocUnsafe(Math.max(want, buffer.length * 2));
-      length = 0;
-      while (length < want) {
-        const n = readSync(fd, buffer, length, want - length, length);
-        if (n === 0) break;
-        length += n;
+      if (wantText) {
+        // Most files are small: one read, and a short read is the whole file (no fstat).
+        const first = Math.min(maxScanBytes + 1, FIRST_READ);
+        length = readSync(fd, buffer, 0, first, 0);
+        if (length < first) {
+          size = length;
+          whole = true;
+        }
+      }
+      if (size === undefined) {
+        const stat = fstatSync(fd);
+        if (!stat.isFile()) return;
+        size = stat.size;
+        whole = wantText && size <= maxScanBytes;
+        // An LFS-tracked file is read whole only when it may be a pointer.
+        const want = whole || (lfs.has(file) && size < 1024) ? size : Math.min(HEAD_BYTES, size);
+        if (buffer.length < want) {
+          const grown = Buffer.allocUnsafe(Math.max(want, buffer.length * 2));
+          buffer.copy(grown, 0, 0, length);
+          buffer = grown;
+        }
+        while (length < want) {
+          const n = readSync(fd, buffer, length, want - length, length);
+          if (n === 0) break;
+          length += n;
+        }
       }
       if (size > ISO_MAGIC_OFFSET + 5) {
-        if (whole) buffer.copy(isoMagic, 0, ISO_MAGIC_OFFSET, ISO_MAGIC_OFFSET + 5);
+        if (length >= ISO_MAGIC_OFFSET + 5) buffer.copy(isoMagic, 0, ISO_MAGIC_OFFSET, ISO_MAGIC_OFFSET + 5);
         else readSync(fd, isoMagic, 0, 5, ISO_MAGIC_OFFSET);
         hasIsoMagic = true;
       }
+    } catch (e) {
+      // A folder (a submodule) or a FIFO in place of a file: nothing to read.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'EAGAIN') return;
+      throw e;
     } finally {
       closeSync(fd);
     }

@@ -104,6 +104,18 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     expect(scanRepository(repo.root, options, { minFilesPerThread: 1, chunkFiles: 2, mainThreadChecks: false })).toEqual(one);
   });
 
+  it('reads a text file past its first 64 KiB up to maxScanKiB, and not beyond', () => {
+    const token = 'gh' + 'p_KwVJ7faC9qEwjky40UVsWmflzdE1F8ResqED';
+    repo.write('docs/long.md', `${'x'.repeat(100 * 1024)}\n${token}\n`);
+    try {
+      const tokens = (maxScanKiB: number) => runHygiene(repo.root, { ...opts, maxScanKiB }).findings.filter((f) => f.file === 'docs/long.md').map((f) => `${f.rule}:${f.line}`);
+      expect(tokens(1024)).toEqual(['secret/token:2']);
+      expect(tokens(64)).toEqual([]);
+    } finally {
+      rmSync(join(repo.root, 'docs/long.md'));
+    }
+  });
+
   it('leaves out tracked files deleted from the working tree, and does not follow symlinks', () => {
     try {
       repo.write('hosts/gone.nix', '{ password = "deleted-before-commit"; }\n');
