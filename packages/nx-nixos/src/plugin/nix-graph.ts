@@ -84,8 +84,8 @@ export class NixImportIndex {
   private readonly started: number;
   private readonly knownFiles: ReadonlySet<string>;
   private readonly contentHashes: ReadonlyMap<string, string>;
-  /** The flake's own closure, the same for every profile: computed once per graph computation. */
-  flakeClosure: NixEdges | undefined;
+  /** The inputs from the flake's own closure, the same for every profile: computed once per graph computation. */
+  flakeInputs: string[] | undefined;
 
   /** Folder questions asked once per graph computation. */
   readonly fs: FileSystemView;
@@ -287,15 +287,23 @@ export class NixImportIndex {
  */
 export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
   const profiles = options.profilesDir;
-  const own = index.closure([`${profileRoot}/profile.nix`]);
-  const flake = (index.flakeClosure ??= index.closure(['flake.nix'], (f) => f === profiles || f.startsWith(`${profiles}/`)));
-  const inputs = new Set<string>();
-  for (const closure of [own, flake]) {
-    const covered = closure.folders.map((f) => (f === '.' ? '' : `${f}/`));
-    for (const folder of covered) inputs.add(`{workspaceRoot}/${folder}**/*`);
-    for (const file of closure.files) if (covered.length === 0 || !covered.some((f) => file.startsWith(f))) inputs.add(index.input(file));
+  index.flakeInputs ??= closureInputs(index, index.closure(['flake.nix'], (f) => f === profiles || f.startsWith(`${profiles}/`)));
+  const inputs = closureInputs(index, index.closure([`${profileRoot}/profile.nix`]));
+  const own = new Set(inputs);
+  for (const input of index.flakeInputs) if (!own.has(input)) inputs.push(input);
+  return inputs.sort();
+}
+
+/** A closure as input globs: whole folders as `folder/**\/*`, and the files no such folder covers. */
+function closureInputs(index: NixImportIndex, closure: NixEdges): string[] {
+  const covered = closure.folders.map((f) => (f === '.' ? '' : `${f}/`));
+  const inputs = covered.map((folder) => `{workspaceRoot}/${folder}**/*`);
+  for (const file of closure.files) {
+    let inFolder = false;
+    for (let i = 0; i < covered.length && !inFolder; i++) inFolder = file.startsWith(covered[i]);
+    if (!inFolder) inputs.push(index.input(file));
   }
-  return [...inputs].sort();
+  return inputs;
 }
 
 /**
