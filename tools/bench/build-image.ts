@@ -1,20 +1,106 @@
 /**
  * Issue targets for the workspace and plugin, measured on real nx and nix:
- * - plugin cost on `nx show projects` (daemon off): with the plugin vs without it in nx.json;
+ * - plugin cost on `nx show projects` (daemon off): with the plugin vs without it in nx.json, and an
+ *   empty plugin installed in node_modules (the floor Nx charges any plugin), in two layouts: the plugin
+ *   installed from node_modules (any workspace that uses it), and this repository's layout, where it is
+ *   an npm workspace package of the workspace itself;
  * - a cache-hit `nx run development:build-image` vs a cache-hit trivial cached target;
  * - CPU that progress parsing adds to a `nix build` that prints many log lines.
- * Run: node -r @swc-node/register tools/bench/build-image.ts [runs]
+ * Run: node -r @swc-node/register tools/bench/build-image.ts [runs] [graph]
+ * With `graph`, only the first part runs; the other results are kept from the previous results file.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixBuild } from '../../packages/nx-nixos/src/nix/build';
 import { NIX_EXPERIMENTAL_FEATURES } from '../../packages/nx-nixos/src/nix/command';
-import { createTestWorkspace, hermeticFlake } from '../../packages/nx-nixos/src/testing/workspace';
+import { createTestWorkspace, hermeticFlake, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
 import { median, timeMs, writeResults } from './lib';
 
 const RUNS = Number(process.argv[2] ?? 7);
+const GRAPH_ONLY = process.argv[3] === 'graph';
 const REPO = join(__dirname, '../..');
+const EMPTY_PLUGIN = "exports.name = 'empty'; exports.createNodesV2 = ['**/never-matches.json', () => []];\n";
+
+/**
+ * `node_modules` of a benchmark workspace: links to this repository's packages, an empty plugin package,
+ * and @rave/nx-nixos linked to `plugin` (this repository's package, or the workspace's own copy).
+ */
+function linkNodeModules(root: string, plugin: string) {
+  const modules = join(root, 'node_modules');
+  rmSync(modules, { recursive: true, force: true });
+  mkdirSync(join(modules, '@rave'), { recursive: true });
+  for (const entry of readdirSync(join(REPO, 'node_modules'))) if (entry !== '@rave') symlinkSync(join(REPO, 'node_modules', entry), join(modules, entry));
+  symlinkSync(plugin, join(modules, '@rave', 'nx-nixos'));
+  mkdirSync(join(modules, 'empty-nx-plugin'));
+  writeFileSync(join(modules, 'empty-nx-plugin', 'package.json'), JSON.stringify({ name: 'empty-nx-plugin', version: '0.0.0', main: 'index.js' }));
+  writeFileSync(join(modules, 'empty-nx-plugin', 'index.js'), EMPTY_PLUGIN);
+}
+
+/** A copy of this repository's plugin package in `pkg`, with dist/ compiled from its sources as after `npm ci`. */
+function copyPlugin(pkg: string) {
+  mkdirSync(pkg, { recursive: true });
+  for (const entry of ['package.json', 'index.js', 'load.js', 'executors.json', 'generators.json', 'bin', 'schemas', 'src'])
+    if (existsSync(join(REPO, 'packages/nx-nixos', entry))) cpSync(join(REPO, 'packages/nx-nixos', entry), join(pkg, entry), { recursive: true });
+  symlinkSync(join(REPO, 'packages/nx-nixos/node_modules'), join(pkg, 'node_modules'));
+  if (spawnSync(process.execPath, [join(REPO, 'tools/build-plugin.js'), pkg], { stdio: 'ignore' }).status !== 0) throw new Error('tools/build-plugin.js failed');
+}
+
+/** A copy of this repository's workspace (flake, profiles, infra, the plugin as an npm workspace package). */
+function repoLayoutWorkspace(): string {
+  const root = mkdtempSync(join(tmpdir(), 'nx-nixos-bench-repo-'));
+  for (const entry of ['package.json', 'tsconfig.base.json', 'tsconfig.json', 'flake.nix', 'flake.lock', 'profiles', 'infra'])
+    if (existsSync(join(REPO, entry))) cpSync(join(REPO, entry), join(root, entry), { recursive: true });
+  copyPlugin(join(root, 'packages', 'nx-nixos'));
+  linkNodeModules(root, join(root, 'packages', 'nx-nixos'));
+  writeFileSync(join(root, '.gitignore'), 'node_modules\n.nx/\n');
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'bench']])
+    if (spawnSync('git', args, { cwd: root, env: testEnv() }).status !== 0) throw new Error(`git ${args[0]} failed in ${root}`);
+  return root;
+}
+
+/**
+ * `NX_DAEMON=false nx show projects` with nx.json listing no plugin, the empty plugin, and @rave/nx-nixos:
+ * the whole command, and Nx's own measure of the graph computation in it (`createProjectGraphAsync`,
+ * printed with NX_PERF_LOGGING), which leaves out Nx's start-up and exit.
+ */
+function graphCost(root: string, pluginEntry: unknown, isolatePlugins: boolean) {
+  const configs = { withoutPlugin: { plugins: [] }, emptyPlugin: { plugins: ['empty-nx-plugin'] }, withPlugin: { plugins: [pluginEntry] } };
+  type Variant = keyof typeof configs;
+  const variants = Object.keys(configs) as Variant[];
+  const command: Record<Variant, number[]> = { withoutPlugin: [], emptyPlugin: [], withPlugin: [] };
+  const graph: Record<Variant, number[]> = { withoutPlugin: [], emptyPlugin: [], withPlugin: [] };
+  const show = (name: Variant) => {
+    writeFileSync(join(root, 'nx.json'), JSON.stringify(configs[name]));
+    const env = testEnv({ NX_ISOLATE_PLUGINS: String(isolatePlugins), NX_PERF_LOGGING: 'true' });
+    const start = process.hrtime.bigint();
+    const r = spawnSync(join(REPO, 'node_modules/.bin/nx'), ['show', 'projects'], { cwd: root, env, encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`nx show projects (${name}) failed in ${root}: ${r.stdout}${r.stderr}`);
+    const measured = /Time taken for 'createProjectGraphAsync' ([\d.]+)ms/.exec(r.stdout + r.stderr);
+    if (!measured) throw new Error(`nx printed no createProjectGraphAsync time: ${r.stdout}${r.stderr}`);
+    return { ms, graphMs: Number(measured[1]) };
+  };
+  for (const name of variants) show(name); // Nx's and the plugin's caches
+  for (let i = 0; i < RUNS; i++)
+    for (const name of variants) {
+      const { ms, graphMs } = show(name);
+      command[name].push(ms);
+      graph[name].push(graphMs);
+    }
+  const summary = (times: Record<Variant, number[]>) => ({
+    ...times,
+    medianWithoutPluginMs: median(times.withoutPlugin),
+    medianEmptyPluginMs: median(times.emptyPlugin),
+    medianWithPluginMs: median(times.withPlugin),
+    pluginOverheadMs: median(times.withPlugin) - median(times.withoutPlugin),
+    emptyPluginOverheadMs: median(times.emptyPlugin) - median(times.withoutPlugin),
+    pluginAboveEmptyMs: median(times.withPlugin) - median(times.emptyPlugin),
+  });
+  return { command: summary(command), graphComputation: summary(graph) };
+}
+
 const repoProfile = (name: string) => readFileSync(join(REPO, 'profiles', name, 'profile.json'), 'utf8');
 
 function assertOk(result: { code: number; output: string }, what: string) {
@@ -40,29 +126,36 @@ async function main() {
       'profiles/development/profile.json': repoProfile('development'),
       'profiles/production/profile.json': repoProfile('production'),
       'profiles/demo/profile.json': repoProfile('demo'),
-      // The floor of any Nx plugin: Nx starts a worker process per plugin (plugin isolation).
-      'tools/empty-plugin.js': "exports.name = 'empty'; exports.createNodesV2 = ['**/never-matches.json', () => []];\n",
       'trivial/project.json': JSON.stringify({
         name: 'trivial',
         targets: { noop: { command: 'echo noop', cache: true, inputs: ['{projectRoot}/**/*'], outputs: [] } },
       }),
     },
   });
+  const repoWs = repoLayoutWorkspace();
+  const installed = mkdtempSync(join(tmpdir(), 'nx-nixos-bench-pkg-'));
   try {
-    const withPlugin = readFileSync(join(ws.root, 'nx.json'), 'utf8');
-    const withoutPlugin = JSON.stringify({ plugins: [] });
-    const emptyPlugin = JSON.stringify({ plugins: ['./tools/empty-plugin.js'] });
-    // Warm-up: Nx's own caches and the plugin's inference cache.
-    assertOk(ws.nx(['show', 'projects']), 'nx show projects');
-
-    const graph = { withPlugin: [] as number[], withoutPlugin: [] as number[], emptyPlugin: [] as number[] };
-    for (let i = 0; i < RUNS; i++) {
-      ws.write('nx.json', withoutPlugin);
-      graph.withoutPlugin.push(timeMs(() => assertOk(ws.nx(['show', 'projects']), 'nx show projects (no plugin)')));
-      ws.write('nx.json', emptyPlugin);
-      graph.emptyPlugin.push(timeMs(() => assertOk(ws.nx(['show', 'projects']), 'nx show projects (empty plugin)')));
-      ws.write('nx.json', withPlugin);
-      graph.withPlugin.push(timeMs(() => assertOk(ws.nx(['show', 'projects']), 'nx show projects')));
+    const pluginEntry = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8')).plugins[0];
+    // The plugin installed outside the workspace, and the empty plugin a package too: Nx treats a plugin
+    // inside the workspace differently.
+    copyPlugin(join(installed, 'nx-nixos'));
+    symlinkSync(join(REPO, 'node_modules'), join(installed, 'node_modules'));
+    linkNodeModules(ws.root, join(installed, 'nx-nixos'));
+    // Nx 22 starts a worker process per plugin unless NX_ISOLATE_PLUGINS=false (environment or .env).
+    const graph = {
+      isolatedPlugins: { installed: graphCost(ws.root, pluginEntry, true), repoLayout: graphCost(repoWs, pluginEntry, true) },
+      pluginsInProcess: { installed: graphCost(ws.root, pluginEntry, false), repoLayout: graphCost(repoWs, pluginEntry, false) },
+      targetMs: 300,
+    };
+    const previous = JSON.parse(readFileSync(join(__dirname, 'results/build-image.json'), 'utf8'));
+    if (GRAPH_ONLY) {
+      writeResults('build-image', {
+        runs: RUNS,
+        graph,
+        cacheHit: { ...previous.cacheHit, measured: previous.cacheHit.measured ?? previous.date },
+        progressParsing: { ...previous.progressParsing, measured: previous.progressParsing.measured ?? previous.date },
+      });
+      return;
     }
 
     assertOk(ws.nx(['run', 'development:build-image']), 'build-image');
@@ -95,20 +188,10 @@ async function main() {
       }
     }
 
-    const graphOverhead = median(graph.withPlugin) - median(graph.withoutPlugin);
     const hitOverhead = median(hit.buildImage) - median(hit.trivial);
     writeResults('build-image', {
       runs: RUNS,
-      graph: {
-        isolatePlugins: process.env.NX_ISOLATE_PLUGINS ?? 'default',
-        ...graph,
-        medianWithPluginMs: median(graph.withPlugin),
-        medianWithoutPluginMs: median(graph.withoutPlugin),
-        medianEmptyPluginMs: median(graph.emptyPlugin),
-        pluginOverheadMs: graphOverhead,
-        emptyPluginOverheadMs: median(graph.emptyPlugin) - median(graph.withoutPlugin),
-        targetMs: 300,
-      },
+      graph,
       cacheHit: { ...hit, medianBuildImageMs: median(hit.buildImage), medianTrivialMs: median(hit.trivial), overheadMs: hitOverhead, targetMs: 300 },
       progressParsing: Object.fromEntries(
         Object.entries(parsing).map(([attr, p]) => [
@@ -119,6 +202,8 @@ async function main() {
     });
   } finally {
     ws.cleanup();
+    rmSync(repoWs, { recursive: true, force: true });
+    rmSync(installed, { recursive: true, force: true });
   }
 }
 

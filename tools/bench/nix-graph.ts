@@ -4,6 +4,9 @@
  * each profile imports a shared base config and 5 to 15 modules):
  * - cold: createNodes + createDependencies in process with an empty plugin cache, median of RUNS;
  * - warm: the same with the cache left by the previous run, median of RUNS;
+ * - one edit: the same after changing one module file (a new import), median of RUNS;
+ * - fresh process: createNodes alone with a valid cache, in a new Node process loading the compiled
+ *   plugin (dist/, built first) as Nx does, without this process's warmed-up JIT, median of RUNS;
  * - baseline in the same process: reading every .nix and profile.json file once (the I/O floor);
  * - when ws-runs > 0: `NX_DAEMON=false nx show projects` on the generated workspace with and without
  *   the plugin (node_modules linked from this repository), median of ws-runs.
@@ -122,6 +125,25 @@ async function main() {
       cold.push((await timeMsAsync(graph)) - fileMapMs);
     }
     for (let r = 0; r < RUNS; r++) warm.push((await timeMsAsync(graph)) - fileMapMs);
+    const edited: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const file = modulePath(MODULES - 1 - pick(MODULES / 2));
+      writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replace('imports = [ ', `imports = [ ${rel(file, modulePath(pick(10)))} `));
+      edited.push((await timeMsAsync(graph)) - fileMapMs);
+    }
+    if (spawnSync(process.execPath, [join(REPO, 'tools/build-plugin.js')], { stdio: 'ignore' }).status !== 0) throw new Error('build-plugin failed');
+    writeFileSync(join(dir, 'plugin-files.json'), JSON.stringify(pluginFiles));
+    const freshScript = `
+      const files = JSON.parse(require('fs').readFileSync(${JSON.stringify(join(dir, 'plugin-files.json'))}, 'utf8'));
+      const { createNodesForFiles } = require(${JSON.stringify(join(REPO, 'packages/nx-nixos/dist/plugin/create-nodes.js'))});
+      const start = process.hrtime.bigint();
+      createNodesForFiles(files, {}, { workspaceRoot: ${JSON.stringify(dir)}, nxJsonConfiguration: {} })
+        .then(() => console.log(Number(process.hrtime.bigint() - start) / 1e6));`;
+    const fresh = Array.from({ length: RUNS + 1 }, () => {
+      const r = spawnSync(process.execPath, ['-e', freshScript], { env: { ...process.env, NX_WORKSPACE_DATA_DIRECTORY: data }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`fresh createNodes failed: ${r.stderr}`);
+      return Number(r.stdout.trim());
+    }).slice(1); // the first one refills the cache for the compiled code's identity
     const baseline = median(Array.from({ length: RUNS }, () => timeMs(() => pluginFiles.forEach((f) => readFileSync(join(dir, f))))));
     const projects = first.results.reduce((n, [, r]) => n + Object.keys(r.projects ?? {}).length, 0);
 
@@ -149,12 +171,16 @@ async function main() {
       inProcess: {
         coldMs: median(cold),
         warmMs: median(warm),
+        oneFileEditedMs: median(edited),
+        freshProcessWarmCreateNodesMs: median(fresh),
         baselineReadAllMs: baseline,
         coldToBaseline: median(cold) / baseline,
         warmToBaseline: median(warm) / baseline,
         nxFileMapMsSubtracted: fileMapMs,
         coldRunsMs: cold,
         warmRunsMs: warm,
+        oneFileEditedRunsMs: edited,
+        freshProcessWarmCreateNodesRunsMs: fresh,
       },
       nxShowProjects: nx,
       limits: { coldMs: 2000, warmMs: 200 },
