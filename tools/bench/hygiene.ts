@@ -1,7 +1,10 @@
 /**
  * hygiene on a generated repository of 100,000 tracked files (sources, Nix modules, docs, a few large
  * binaries, a handful of planted problems):
- * - whole-repo hygiene in process (git ls-files, read, every rule, json report), median of RUNS;
+ * - after one warm-up round, RUNS rounds that each measure every variant below in turn; medians:
+ * - whole-repo hygiene in process (git ls-files, read, every rule, json report), with
+ *   the plugin code Nx would load (dist/ when current, see load.js), on every core and on one thread;
+ *   both must report exactly the planted problems, and the same findings;
  * - the baseline measured in the same process: `git ls-files -z` plus reading every text file it scans;
  * - the CLI as a pre-commit hook runs it (node startup included), median of RUNS;
  * - the secret rules alone over the texts already in memory, and secretlint with its recommended
@@ -12,10 +15,33 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { loadavg } from 'node:os';
 import { checkNixPlaintext } from '../../packages/nx-nixos/src/checks/hygiene/nix';
-import { runHygiene } from '../../packages/nx-nixos/src/checks/hygiene/run';
+import type { runHygiene as RunHygiene } from '../../packages/nx-nixos/src/checks/hygiene/run';
+import type { scanRepository as ScanRepository } from '../../packages/nx-nixos/src/checks/hygiene/scan';
+import type { parseHygieneOptions as ParseHygieneOptions } from '../../packages/nx-nixos/src/checks/hygiene/options';
 import { checkPrivateKeys, checkTokens } from '../../packages/nx-nixos/src/checks/hygiene/tokens';
 import { median, timeMs, writeResults } from './lib';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadModule } = require('../../packages/nx-nixos/load.js');
+const { runHygiene } = loadModule('checks/hygiene/run') as { runHygiene: typeof RunHygiene };
+const { scanRepository } = loadModule('checks/hygiene/scan') as { scanRepository: typeof ScanRepository };
+const { parseHygieneOptions } = loadModule('checks/hygiene/options') as { parseHygieneOptions: typeof ParseHygieneOptions };
+
+/** The planted problems: every run must report exactly these (rule, file), no more, no fewer. */
+const EXPECTED = [
+  'image/committed assets/backup.tar',
+  'secret/nix-plaintext infra/hosts/a.nix',
+  'secret/nix-plaintext infra/hosts/b.nix',
+  'secret/private-key src/leak/id_rsa',
+  'secret/token src/leak/aws.env',
+  'secret/token src/leak/config.env',
+  'secret/token src/leak/db.env',
+  'size/large assets/dataset.bin',
+  'size/large assets/video.bin',
+];
 
 const RUNS = Number(process.argv[2] ?? 5);
 const FILES = Number(process.argv[3] ?? 100_000);
@@ -100,33 +126,53 @@ function main() {
     git(root, ['commit', '-qm', 'tree']);
     console.error(`generated and committed ${FILES} files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
+    // The freshly written tree goes to disk first, so writeback does not land in the first measurements.
+    execFileSync('sync');
+    const options = parseHygieneOptions({ format: 'json' });
+    const cpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
     let texts: string[] = [];
+    let findings: { rule: string; file: string }[] = [];
+    let threaded: ReturnType<typeof scanRepository> | undefined;
+    let single: ReturnType<typeof scanRepository> | undefined;
     const baseline: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      baseline.push(
+    const hygiene: number[] = [];
+    const hygieneCpu: number[] = [];
+    const oneThread: number[] = [];
+    const cli: number[] = [];
+    const load = loadavg();
+    // One untimed round to warm the page cache, then RUNS rounds; each round measures every variant in
+    // turn, so drifting load on this shared machine weighs on all of them alike.
+    for (let i = -1; i < RUNS; i++) {
+      const record = (list: number[], ms: number) => i >= 0 && list.push(ms);
+      record(
+        baseline,
         timeMs(() => {
           const listed = execFileSync('git', ['-C', root, 'ls-files', '-z'], { encoding: 'utf8', maxBuffer: 512 * MiB }).split('\0').filter(Boolean);
           if (listed.length < FILES) throw new Error(`git ls-files listed ${listed.length} files`);
           texts = textFiles.map((f) => readFileSync(join(root, f), 'utf8'));
         }),
       );
-    }
-
-    let findings: { rule: string }[] = [];
-    const hygiene: number[] = [];
-    for (let i = 0; i < RUNS; i++) hygiene.push(timeMs(() => (findings = runHygiene(root, { format: 'json' }).findings)));
-    const byRule: Record<string, number> = {};
-    for (const f of findings) byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
-
-    const cli: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      cli.push(
+      const cpu = cpuMs();
+      record(hygiene, timeMs(() => (findings = runHygiene(root, { format: 'json' }).findings)));
+      record(hygieneCpu, cpuMs() - cpu);
+      if (i < 0) threaded = scanRepository(root, options);
+      record(oneThread, timeMs(() => (single = scanRepository(root, options, { minFilesPerThread: Number.POSITIVE_INFINITY }))));
+      if (!isDeepStrictEqual(single, threaded)) throw new Error('hygiene on one thread and on every core disagree');
+      record(
+        cli,
         timeMs(() => {
           const r = spawnSync(process.execPath, [join(REPO, 'packages/nx-nixos/bin/nx-nixos.js'), 'hygiene', root, '--format', 'json'], { encoding: 'utf8', maxBuffer: 512 * MiB });
           if (r.status !== 1) throw new Error(`hygiene CLI exited ${r.status}: ${r.stderr}`);
         }),
       );
     }
+    const got = findings.map((f) => `${f.rule} ${f.file}`).sort();
+    if (!isDeepStrictEqual(got, EXPECTED)) throw new Error(`hygiene reported\n${got.join('\n')}\ninstead of\n${EXPECTED.join('\n')}`);
+    const byRule: Record<string, number> = {};
+    for (const f of findings) byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
 
     let secretFindings = 0;
     const secretRules: number[] = [];
@@ -164,15 +210,19 @@ function main() {
       );
     }
 
-    const m = { hygiene: median(hygiene), baseline: median(baseline), cli: median(cli), secretRules: median(secretRules), secretlint: median(secretlint) };
+    const m = { hygiene: median(hygiene), hygieneCpu: median(hygieneCpu), hygieneOneThread: median(oneThread), baseline: median(baseline), cli: median(cli), secretRules: median(secretRules), secretlint: median(secretlint) };
     writeResults('hygiene', {
       tree: { trackedFiles: FILES, textFiles: textFiles.length, largeBinaries: 3, textMiB: Number((texts.reduce((n, t) => n + t.length, 0) / MiB).toFixed(1)) },
       runs: RUNS,
-      findings: { total: findings.length, byRule },
+      code: Object.keys(require.cache).some((k) => k.endsWith(join('nx-nixos', 'dist', 'checks', 'hygiene', 'run.js'))) ? 'dist (compiled)' : 'src (TypeScript through swc)',
+      // Other work on this shared machine: 1-minute load average before the hygiene runs and at the end.
+      loadAverage: { before: Number(load[0].toFixed(2)), after: Number(loadavg()[0].toFixed(2)) },
+      findings: { total: findings.length, byRule, identicalOnOneThread: true },
       medianMs: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v.toFixed(1))])),
       targets: { hygieneMaxMs: 3000, maxRatioToBaseline: 10 },
       ratios: {
         hygieneToBaseline: Number((m.hygiene / m.baseline).toFixed(2)),
+        oneThreadToHygiene: Number((m.hygieneOneThread / m.hygiene).toFixed(2)),
         // With a stopped run these are lower bounds.
         secretlintToHygiene: Number((m.secretlint / m.hygiene).toFixed(1)),
         secretlintToSecretRules: Number((m.secretlint / m.secretRules).toFixed(1)),
