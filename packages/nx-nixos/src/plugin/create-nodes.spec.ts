@@ -40,6 +40,14 @@ describe('createNodes', () => {
     expect(Object.keys(projects['.'].targets ?? {})).toContain('doctor');
   });
 
+  it('says on every target whether it is continuous, so Nx never reads executor schemas to find out', async () => {
+    const results = await createNodesForFiles(files, {}, context);
+    const targets = results.flatMap(([, r]) => Object.values(r.projects ?? {})).flatMap((p) => Object.entries(p.targets ?? {}));
+    expect(targets.length).toBeGreaterThan(8);
+    for (const [name, target] of targets) expect([name, typeof target.continuous]).toEqual([name, 'boolean']);
+    expect(targets.filter(([, t]) => t.continuous).map(([name]) => name)).toEqual(['launch', 'launch']);
+  });
+
   it('renames targets and projects through plugin options', async () => {
     const results = await createNodesForFiles(files, { buildImageTargetName: 'image', vmTestTargetName: 'test', repoProjectName: 'workspace', profilesDir: 'examples/profiles' }, context);
     const projects = Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));

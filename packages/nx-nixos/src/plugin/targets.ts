@@ -4,6 +4,11 @@ import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hyg
 import { LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
+/**
+ * Every target says whether it is continuous. Without it Nx reads the executor's schema while computing
+ * the graph, and for a plugin that is a workspace package that loads TypeScript (~0.5 s per command).
+ */
+const TASK = { continuous: false } as const;
 /** Runtime input: a change of Nix version invalidates cached builds. Never fails, so hashing never does. */
 const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-missing' };
 
@@ -51,6 +56,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   const targets: Record<string, TargetConfiguration> = {
     [build]: {
       executor: `${EXECUTOR_PREFIX}:build-image`,
+      ...TASK,
       options: { flakeRef: options.flakeRef, ...options.sharing },
       cache: true,
       inputs: nixInputs(options, closure),
@@ -63,6 +69,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     },
     [test]: {
       executor: `${EXECUTOR_PREFIX}:vm-test`,
+      ...TASK,
       options: { flakeRef: options.flakeRef, ...options.sharing },
       dependsOn: [build],
       cache: true,
@@ -89,6 +96,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   };
   targets[options.startTargetName] = {
     executor: `${EXECUTOR_PREFIX}:launch`,
+    ...TASK,
     options: { flakeRef: options.flakeRef, ...launchSharing(options), detach: true },
     cache: false,
     metadata: {
@@ -99,6 +107,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   };
   targets[options.stopTargetName] = {
     executor: `${EXECUTOR_PREFIX}:stop`,
+    ...TASK,
     cache: false,
     metadata: {
       description: `Shut down the detached ${profile.name} VM gracefully (powerdown, then quit, then kill).`,
@@ -108,6 +117,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   };
   targets[options.statusTargetName] = {
     executor: `${EXECUTOR_PREFIX}:status`,
+    ...TASK,
     cache: false,
     metadata: {
       description: `List ${profile.name} VM instances: running, stopped or broken, with ports, URLs, uptime and accelerator.`,
@@ -120,6 +130,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
   const profilePaths = [...new Set([...workspaceGlobs(closure), ...options.nixInputs, ...extraPaths])];
   targets[options.hygieneTargetName] = {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
+    ...TASK,
     options: { ...options.hygiene, scope: 'profile', profilePaths },
     cache: true,
     inputs: hygieneInputs(options, root, profilePaths),
@@ -156,6 +167,7 @@ export function repoProject(options: ResolvedPluginOptions): ProjectConfiguratio
     targets: {
       [options.doctorTargetName]: {
         executor: `${EXECUTOR_PREFIX}:doctor`,
+        ...TASK,
         cache: false,
         metadata: {
           description: 'Check Nix (version, flakes), /dev/kvm, QEMU and free disk space, each with a fix hint.',
@@ -165,6 +177,7 @@ export function repoProject(options: ResolvedPluginOptions): ProjectConfiguratio
       },
       [options.hygieneTargetName]: {
         executor: `${EXECUTOR_PREFIX}:hygiene`,
+        ...TASK,
         options: { ...options.hygiene, scope: 'repo' },
         // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
         cache: false,
@@ -187,6 +200,7 @@ export function docsProject(options: ResolvedPluginOptions): ProjectConfiguratio
     targets: {
       [options.docsCheckTargetName]: {
         executor: `${EXECUTOR_PREFIX}:docs-check`,
+        ...TASK,
         options: { ...options.docsCheck },
         cache: true,
         inputs: [
