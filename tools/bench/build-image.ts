@@ -166,8 +166,8 @@ async function main() {
       hit.buildImage.push(timeMs(() => assertOk(ws.nx(['run', 'development:build-image']), 'build-image')));
     }
 
-    // Progress parsing: CPU of this process while nixBuild parses a build's stream, against the CPU of
-    // Nix (and its builder) for the same build run directly with its stderr discarded.
+    // Progress parsing: CPU of this process while nixBuild parses a build's stream and writes its log,
+    // against the CPU of Nix (and its builder) for the same build run directly with its stderr discarded.
     const parsing: Record<string, { parserCpuMs: number[]; nixDirectCpuMs: number[] }> = {};
     let round = 0;
     const freshFlake = () => {
@@ -181,7 +181,8 @@ async function main() {
         parsing[attr].nixDirectCpuMs.push(await childCpuMs(['build', `${ws.root}#${attr}`, '--no-link', '--log-format', 'internal-json', '-L'], ws.root));
         freshFlake();
         const before = process.cpuUsage();
-        const result = await nixBuild({ cwd: ws.root, installable: `${ws.root}#${attr}`, progress: { write: () => true, isTTY: false } });
+        // With the full log file, as build-image writes it.
+        const result = await nixBuild({ cwd: ws.root, installable: `${ws.root}#${attr}`, logFile: join(ws.root, 'artifacts/logs/bench/build-image.log'), progress: { write: () => true, isTTY: false } });
         const used = process.cpuUsage(before);
         if (result.monitor.finished.length !== 1) throw new Error(`the ${attr} build did not run`);
         parsing[attr].parserCpuMs.push((used.user + used.system) / 1000);

@@ -78,4 +78,4 @@ export function offlineArgs(): string[] {
 
 // Nix colours its messages even when piped.
 // eslint-disable-next-line no-control-regex
-export const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+export const stripAnsi = (text: string) => (text.includes('\u001b') ? text.replace(/\u001b\[[0-9;]*m/g, '') : text);

@@ -58,6 +58,8 @@ export function derivationName(path: string): string {
  * Folds a `nix build --log-format internal-json` stderr stream into progress state. Tolerant: unknown
  * actions, activity types, result types and non-JSON lines never throw.
  */
+const numbers = (fields: unknown[]) => fields.map((f) => (typeof f === 'number' ? f : 0));
+
 export class NixBuildMonitor {
   readonly startedAt: number;
   builds = { done: 0, expected: 0, running: 0, failed: 0 };
@@ -160,7 +162,6 @@ export class NixBuildMonitor {
     const activity = id === undefined ? undefined : this.activities.get(id);
     const isOutermost = activity !== undefined && this.outermost.get(activity.type) === id;
     const build = id === undefined ? undefined : this.running.get(this.nestedBuilds.get(id) ?? id);
-    const nums = fields.map((f) => (typeof f === 'number' ? f : 0));
     switch (type) {
       case ResultType.BuildLogLine:
       case ResultType.PostBuildLogLine: {
@@ -179,7 +180,8 @@ export class NixBuildMonitor {
         if (build && typeof fields[0] === 'string') build.phase = fields[0];
         break;
       }
-      case ResultType.Progress:
+      case ResultType.Progress: {
+        const nums = numbers(fields);
         if (activity?.type === ActivityType.Builds && isOutermost) {
           this.builds = { done: nums[0] ?? 0, expected: nums[1] ?? 0, running: nums[2] ?? 0, failed: nums[3] ?? 0 };
         } else if (activity?.type === ActivityType.CopyPaths && isOutermost) {
@@ -189,9 +191,12 @@ export class NixBuildMonitor {
           this.downloadedBytes = [...this.transfers.values()].reduce((a, b) => a + b, 0);
         }
         break;
-      case ResultType.SetExpected:
+      }
+      case ResultType.SetExpected: {
+        const nums = numbers(fields);
         if (activity?.type === ActivityType.Realise && isOutermost && nums[0] === ActivityType.FileTransfer) this.expectedDownloadBytes = nums[1] ?? 0;
         break;
+      }
       default:
         break;
     }
