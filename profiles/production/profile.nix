@@ -6,7 +6,10 @@ let
   on = feature: meta.features.${feature} or false;
 in
 {
-  imports = [ ../../infra/nixos/configs/base.nix ];
+  imports = [
+    ../../infra/nixos/configs/base.nix
+    ../../infra/nixos/configs/nixpkgs.nix
+  ];
 
   rave.profile = meta;
   services.rave = {

@@ -406,7 +406,8 @@ export function scanModuleFile(file: string, source: string, namespaces: readonl
   // else sets the option at `prefix` itself.
   const use = (prefix: Segment[], v: Value, line: number) => {
     if (inNamespace(prefix)) {
-      if (v.attrsets.length === 0) result.uses.push({ file, line, path: known(prefix), kind: 'set' });
+      // `x = { };` defines x too.
+      if (v.attrsets.every((set) => set.length === 0)) result.uses.push({ file, line, path: known(prefix), kind: 'set' });
       for (const set of v.attrsets) for (const b of set) use([...prefix, ...b.path], b.value, b.line);
     } else if (leadsToNamespace(prefix)) for (const set of v.attrsets) for (const b of set) use([...prefix, ...b.path], b.value, b.line);
   };
@@ -414,6 +415,8 @@ export function scanModuleFile(file: string, source: string, namespaces: readonl
     for (const b of bindings) {
       const [root] = b.path;
       if (root === 'options') declare(b.path.slice(1), b.value, b.line);
+      // Modules written inline in `imports = [ { ... } ]` are part of this file.
+      else if (root === 'imports' && b.path.length === 1) for (const set of b.value.attrsets) moduleBody(set);
       else if (root === 'config') {
         if (b.path.length === 1) for (const set of b.value.attrsets) for (const c of set) use(c.path, c.value, c.line);
         else use(b.path.slice(1), b.value, b.line);
@@ -464,4 +467,89 @@ export function undeclaredUses(files: readonly ParsedModuleFile[]): OptionFindin
     });
   }
   return findings;
+}
+
+/** The string literals of a file (text between the quotes, `${...}` kept as written), with their lines. */
+export function stringLiterals(file: string, source: string): { text: string; line: number }[] {
+  const out: { text: string; line: number }[] = [];
+  const walk = (tokens: Token[]) => {
+    for (const t of tokens) {
+      if (t.kind !== 'string') continue;
+      if (t.text !== '\u0000dynamic') out.push({ text: t.text, line: t.line });
+      for (const inner of t.interps ?? []) walk(inner);
+    }
+  };
+  walk(tokenize(source, file));
+  return out;
+}
+
+export interface ImportElement {
+  line: number;
+  /**
+   * `path`: a relative path literal, possibly inside an expression (`import ./x.nix { }`), which the
+   * import graph follows; `inline`: a module written in place (`{ ... }` or a function returning
+   * one), scanned with the file; `expression`: anything else (`sopsModule`,
+   * `modulesPath + "/profiles/qemu-guest.nix"`, `<nixpkgs/...>`), which a static reading cannot follow.
+   */
+  kind: 'path' | 'inline' | 'expression';
+  /** The element as its tokens joined by spaces (none around `.`), outer parentheses removed. */
+  text: string;
+}
+
+/** The elements of every `imports = [ ... ]` of a file; an `imports` that is not a list literal is one expression. */
+export function importElements(file: string, source: string): ImportElement[] {
+  const tokens = tokenize(source, file);
+  const show = (ts: Token[]) =>
+    ts
+      .map((t, k) => (k > 0 && !isOp(t, '.') && !isOp(ts[k - 1], '.') ? ' ' : '') + (t.kind === 'string' ? JSON.stringify(t.text) : t.text))
+      .join('');
+  const classify = (ts: Token[], line: number): ImportElement => {
+    let inner = ts;
+    while (isOp(inner[0], '(') && isOp(inner[inner.length - 1], ')')) inner = inner.slice(1, -1);
+    const text = show(inner);
+    if (isOp(inner[0], '{') || (inner[0]?.kind === 'ident' && isOp(inner[1], ':'))) return { line, kind: 'inline', text };
+    const relative = inner.some((t) => t.kind === 'path' && (t.text.startsWith('./') || t.text.startsWith('../')));
+    return { line, kind: relative ? 'path' : 'expression', text };
+  };
+  const opens = (k: number) => ['(', '[', '{'].some((o) => isOp(tokens[k], o));
+  const closes = (k: number) => [')', ']', '}'].some((o) => isOp(tokens[k], o));
+  const out: ImportElement[] = [];
+  for (let i = 0; i + 2 < tokens.length; i++) {
+    const t = tokens[i];
+    if (!(t.kind === 'ident' && t.text === 'imports' && isOp(tokens[i + 1], '=') && !isOp(tokens[i - 1], '.'))) continue;
+    if (!isOp(tokens[i + 2], '[')) {
+      let j = i + 2;
+      let depth = 0;
+      while (j < tokens.length && !(depth === 0 && isOp(tokens[j], ';'))) {
+        if (opens(j)) depth++;
+        else if (closes(j)) depth--;
+        j++;
+      }
+      out.push({ line: t.line, kind: 'expression', text: show(tokens.slice(i + 2, j)) });
+      continue;
+    }
+    let j = i + 3;
+    while (j < tokens.length && !isOp(tokens[j], ']')) {
+      const start = j;
+      // One element: a bracketed group or a name with its selections; followed by `:` (or `@`) it
+      // is a function, and its body belongs to the same element.
+      for (;;) {
+        if (opens(j)) {
+          let depth = 0;
+          do {
+            if (opens(j)) depth++;
+            else if (closes(j)) depth--;
+            j++;
+          } while (j < tokens.length && depth > 0);
+        } else {
+          j++;
+          while (isOp(tokens[j], '.') && tokens[j + 1] && tokens[j + 1].kind !== 'op') j += 2;
+        }
+        if (!isOp(tokens[j], ':') && !isOp(tokens[j], '@')) break;
+        j++;
+      }
+      out.push(classify(tokens.slice(start, j), tokens[start].line));
+    }
+  }
+  return out;
 }

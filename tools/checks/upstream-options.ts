@@ -1,16 +1,19 @@
 /**
- * The nixpkgs and sops-nix options RAVE's Nix files set or read, each checked against the
- * upstream module that declares it (file named per group; the last group holds the core options
- * every NixOS configuration sets). Without network the flake cannot be
- * evaluated against nixpkgs, so this record is the offline guard: a use of an upstream option that
- * is not listed here (a typo, an option upstream renamed, one nobody checked) fails the test, which
- * names the closest recorded options. Add an option only after reading its declaration upstream.
+ * What RAVE's Nix files rely on upstream, each checked against the upstream source that declares
+ * it: the nixpkgs and sops-nix options they set or read (VERIFIED_OPTIONS), the systemd units
+ * they name (UPSTREAM_UNITS), who reads each secret and with which owner and mode
+ * (SECRET_READERS, FILE_ACCESS), and what the NixOS test framework makes read-only
+ * (READ_ONLY_IN_TEST_NODES, UPSTREAM_MODULES_IN_TESTS). Without network the flake cannot be
+ * evaluated against nixpkgs, so this record is the offline guard: a use that is not listed here (a
+ * typo, an option upstream renamed, one nobody checked) fails the tests, which name the closest
+ * recorded entries. Add an entry only after reading its declaration upstream: nixpkgs' branch
+ * nixos-26.05 and the sops-nix revision that flake.lock pins.
  *
- * Pattern segments: a name, `<name>` for any attribute name (virtual hosts, containers, secrets),
- * and a final `*` for freeform settings below (anything under it is accepted). Fields of the
- * elements of a list of submodules appear under the list option (the scanner flattens lists).
+ * Option pattern segments: a name, `<name>` for any attribute name (virtual hosts, containers,
+ * secrets), and a final `*` for freeform settings below (anything under it is accepted). Fields of
+ * the elements of a list of submodules appear under the list option (the scanner flattens lists).
  */
-import { OptionUse, ParsedModuleFile } from './nix-options';
+import { OptionUse, ParsedModuleFile, scanModuleFile, stringLiterals } from './nix-options';
 
 export const UPSTREAM_NAMESPACES: readonly string[][] = [
   'services.gitlab',
@@ -24,6 +27,7 @@ export const UPSTREAM_NAMESPACES: readonly string[][] = [
   'services.redis',
   'services.openssh',
   'security.pki',
+  'systemd',
   'virtualisation',
   'image',
   'sops',
@@ -111,6 +115,8 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
   ],
   'NixOS/nixpkgs nixos/modules/services/web-servers/nginx/{default,vhost-options,location-options}.nix': [
     'services.nginx.enable',
+    // The user (nginx) the service and its preStart `nginx -t` run as; the key's group.
+    'services.nginx.group',
     'services.nginx.recommendedTlsSettings',
     'services.nginx.recommendedProxySettings',
     'services.nginx.recommendedGzipSettings',
@@ -161,10 +167,38 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'sops.gnupg.sshKeyPaths',
     'sops.secrets',
     'sops.secrets.<name>.owner',
-    // Not in the stored copy of the module (older than the option); set as shown in sops-nix's
-    // current users' configurations. `nix flake check` with network confirms it.
+    // Declared since November 2025 (Mic92/sops-nix#858). Its default is true only with
+    // systemd-sysusers or userborn, so RAVE sets it: then sops-install-secrets.service exists and
+    // can be ordered after rave-sops-age-key.service.
     'sops.useSystemdActivation',
   ],
+  'NixOS/nixpkgs nixos/lib/systemd-unit-options.nix, nixos/modules/system/boot/systemd.nix and systemd/tmpfiles.nix; directives: systemd.unit(5), systemd.service(5), systemd.exec(5), systemd.resource-control(5)':
+    [
+      'systemd.services.<name>.description',
+      'systemd.services.<name>.wantedBy',
+      'systemd.services.<name>.requiredBy',
+      'systemd.services.<name>.wants',
+      'systemd.services.<name>.requires',
+      'systemd.services.<name>.after',
+      'systemd.services.<name>.before',
+      'systemd.services.<name>.path',
+      'systemd.services.<name>.script',
+      'systemd.services.<name>.environment.*',
+      'systemd.services.<name>.unitConfig.ConditionPathExists',
+      'systemd.services.<name>.unitConfig.DefaultDependencies',
+      'systemd.services.<name>.serviceConfig.Type',
+      'systemd.services.<name>.serviceConfig.RemainAfterExit',
+      'systemd.services.<name>.serviceConfig.User',
+      'systemd.services.<name>.serviceConfig.UMask',
+      'systemd.services.<name>.serviceConfig.MemoryMax',
+      'systemd.services.<name>.serviceConfig.LoadCredential',
+      // systemd 254 and later; unlike LoadCredential= it does not fail the unit when the credential is absent.
+      'systemd.services.<name>.serviceConfig.ImportCredential',
+      'systemd.services.<name>.serviceConfig.RuntimeDirectory',
+      'systemd.services.<name>.serviceConfig.RuntimeDirectoryMode',
+      'systemd.services.<name>.serviceConfig.RuntimeDirectoryPreserve',
+      'systemd.tmpfiles.rules',
+    ],
   'NixOS/nixpkgs nixos/modules: system/boot, tasks/filesystems, networking, misc/nixpkgs, system/activation': [
     'boot.growPartition',
     'boot.kernelParams',
@@ -220,3 +254,205 @@ export function unverifiedUpstreamUses(files: readonly ParsedModuleFile[], verif
   }
   return out;
 }
+
+/**
+ * Units of nixpkgs, sops-nix and systemd that RAVE's Nix files name (ordering and dependencies,
+ * the VM test's wait_for_unit), each checked in the module that defines it; the comments say what
+ * RAVE relies on. `<name>` stands for any part of a unit name.
+ */
+export const UPSTREAM_UNITS: Record<string, readonly string[]> = {
+  // postgresql.target (wantedBy multi-user.target) requires postgresql.service and
+  // postgresql-setup.service, which creates ensureDatabases and ensureUsers as user postgres; the
+  // OS user postgres logs in locally with peer authentication (map postgres).
+  'NixOS/nixpkgs nixos/modules/services/databases/postgresql.nix': ['postgresql.target', 'postgresql.service'],
+  // User and Group services.nginx.user/group (nginx) for the daemon and for its preStart `nginx -t`,
+  // which opens every ssl_certificate and ssl_certificate_key; ProtectSystem=strict.
+  'NixOS/nixpkgs nixos/modules/services/web-servers/nginx/default.nix': ['nginx.service'],
+  // gitlab-config.service (User gitlab) reads the services.gitlab.secrets.*File files into
+  // secrets.yml; gitlab-db-config.service (User gitlab) reads initialRootPasswordFile;
+  // gitlab-workhorse listens on /run/gitlab/gitlab-workhorse.socket with -listenUmask 0, so nginx
+  // may connect.
+  'NixOS/nixpkgs nixos/modules/services/misc/gitlab.nix': ['gitlab.service', 'gitlab-config.service', 'gitlab-db-config.service'],
+  // User mattermost; EnvironmentFile = services.mattermost.environmentFile, which systemd reads
+  // before starting the service.
+  'NixOS/nixpkgs nixos/modules/services/web-apps/mattermost.nix': ['mattermost.service'],
+  // User outline; its script reads secretKeyFile, utilsSecretFile and
+  // oidcAuthentication.clientSecretFile with `head -n1`, and the module adds tmpfiles rules
+  // `f <file> 0600 outline outline` for the first two.
+  'NixOS/nixpkgs nixos/modules/services/web-apps/outline.nix': ['outline.service'],
+  // DynamicUser; each services.n8n.environment.*_FILE becomes LoadCredential= and %d/<name>.
+  'NixOS/nixpkgs nixos/modules/services/misc/n8n.nix': ['n8n.service'],
+  // User grafana: the $__file{} providers read their files in that process.
+  'NixOS/nixpkgs nixos/modules/services/monitoring/grafana.nix': ['grafana.service'],
+  // One unit <backend>-<container name> per container, run as root (podman reads --env-file).
+  'NixOS/nixpkgs nixos/modules/virtualisation/oci-containers.nix': ['podman-<name>.service'],
+  // Defined when sops.useSystemdActivation is set and sops.secrets has regular secrets: wantedBy
+  // sysinit.target, DefaultDependencies=no, after local-fs.target; installs /run/secrets/<name>
+  // as root with each secret's owner, group and mode.
+  'Mic92/sops-nix modules/sops/default.nix': ['sops-install-secrets.service'],
+  'systemd: systemd.special(7), systemd-tmpfiles(8)': ['sysinit.target', 'local-fs.target', 'multi-user.target', 'systemd-tmpfiles-setup.service'],
+};
+
+/** Units RAVE's own modules define. */
+export const RAVE_UNITS: readonly string[] = [
+  'rave-sops-age-key.service',
+  'rave-tls-selfsigned.service',
+  'rave-postgresql-password-<name>.service',
+  'rave-mattermost-env.service',
+  'penpot-secrets-env.service',
+];
+
+export interface UnitReference {
+  file: string;
+  line: number;
+  /** `${...}` parts replaced by `<name>`. */
+  unit: string;
+}
+
+const UNIT_NAME = /(?:[A-Za-z0-9@_.:-]|\$\{[^}]*\})+\.(?:service|target|socket|timer)\b/g;
+
+/** Units a Nix file names: in strings (dependencies, test scripts) and as systemd.services.<name>. */
+export function unitReferences(file: string, source: string): UnitReference[] {
+  const out: UnitReference[] = [];
+  for (const s of stringLiterals(file, source))
+    for (const m of s.text.matchAll(UNIT_NAME))
+      // A file path (/run/gitlab/gitlab-workhorse.socket) is not a unit.
+      if (s.text[(m.index ?? 0) - 1] !== '/') out.push({ file, line: s.line, unit: m[0].replace(/\$\{[^}]*\}/g, '<name>') });
+  for (const use of scanModuleFile(file, source, [['systemd', 'services']]).uses)
+    if (use.kind === 'set' && use.path.length > 2) out.push({ file, line: use.line, unit: `${use.path[2]}.service` });
+  return out.filter((r, i) => out.findIndex((o) => o.line === r.line && o.unit === r.unit) === i);
+}
+
+const unitPattern = (p: string) => new RegExp(`^${p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&').replace(/<name>/g, '[^.]+')}$`);
+
+/** References to units that neither RAVE_UNITS nor UPSTREAM_UNITS records. */
+export function unrecordedUnits(refs: readonly UnitReference[], upstream = UPSTREAM_UNITS, own = RAVE_UNITS): string[] {
+  const patterns = [...own, ...Object.values(upstream).flat()].map(unitPattern);
+  return refs
+    .filter((r) => !patterns.some((p) => p.test(r.unit)))
+    .map((r) => `${r.file}:${r.line}: ${r.unit} is neither a RAVE unit nor a recorded upstream one; read the module that defines it, then record it in tools/checks/upstream-options.ts.`);
+}
+
+export interface SecretReader {
+  unit: string;
+  /** The user the unit runs as. */
+  user: string;
+  /**
+   * `file`: the process opens /run/secrets/<key> itself, so it must be the owner;
+   * `credential`: systemd reads the file as root (LoadCredential=) and hands the unit a copy.
+   */
+  via: 'file' | 'credential';
+}
+
+/**
+ * Who reads each key of config/secrets.yaml. sops-nix installs it as /run/secrets/<key> with mode
+ * 0400 (its default), owned by sops.secrets.<key>.owner (root when unset) and that user's primary
+ * group (modules/sops/default.nix). Readers named <service>.service are the upstream units of
+ * UPSTREAM_UNITS; the others are RAVE's.
+ */
+export const SECRET_READERS: Record<string, { owner: string; readers: readonly SecretReader[] }> = {
+  'gitlab/initial-root-password': { owner: 'gitlab', readers: [{ unit: 'gitlab-db-config.service', user: 'gitlab', via: 'file' }] },
+  ...Object.fromEntries(
+    ['secret', 'db', 'otp', 'jws', 'active-record-primary-key', 'active-record-deterministic-key', 'active-record-salt'].map((n) => [
+      `gitlab/${n}`,
+      { owner: 'gitlab', readers: [{ unit: 'gitlab-config.service', user: 'gitlab', via: 'file' }] },
+    ]),
+  ),
+  'mattermost/gitlab-application-secret': { owner: 'root', readers: [{ unit: 'rave-mattermost-env.service', user: 'root', via: 'credential' }] },
+  'outline/secret-key': { owner: 'outline', readers: [{ unit: 'outline.service', user: 'outline', via: 'file' }] },
+  'outline/utils-secret': { owner: 'outline', readers: [{ unit: 'outline.service', user: 'outline', via: 'file' }] },
+  'outline/oidc-client-secret': { owner: 'outline', readers: [{ unit: 'outline.service', user: 'outline', via: 'file' }] },
+  'n8n/db-password': {
+    owner: 'root',
+    readers: [
+      { unit: 'n8n.service', user: 'n8n (DynamicUser)', via: 'credential' },
+      { unit: 'rave-postgresql-password-n8n.service', user: 'postgres', via: 'credential' },
+    ],
+  },
+  'n8n/encryption-key': { owner: 'root', readers: [{ unit: 'n8n.service', user: 'n8n (DynamicUser)', via: 'credential' }] },
+  'penpot/db-password': {
+    owner: 'root',
+    readers: [
+      { unit: 'penpot-secrets-env.service', user: 'root', via: 'credential' },
+      { unit: 'rave-postgresql-password-penpot.service', user: 'postgres', via: 'credential' },
+    ],
+  },
+  'penpot/secret-key': { owner: 'root', readers: [{ unit: 'penpot-secrets-env.service', user: 'root', via: 'credential' }] },
+  'grafana/admin-password': { owner: 'grafana', readers: [{ unit: 'grafana.service', user: 'grafana', via: 'file' }] },
+  'grafana/secret-key': { owner: 'grafana', readers: [{ unit: 'grafana.service', user: 'grafana', via: 'file' }] },
+  'grafana/db-password': {
+    owner: 'grafana',
+    readers: [
+      { unit: 'grafana.service', user: 'grafana', via: 'file' },
+      { unit: 'rave-postgresql-password-grafana.service', user: 'postgres', via: 'credential' },
+    ],
+  },
+};
+
+export interface FileAccess {
+  path: string;
+  /** Mode, owner and group (as `stat -c '%a %U %G'` prints them). */
+  mode: string;
+  readBy: string;
+  /** `vm-test`: infra/nixos/tests/minimal.nix asserts the mode; otherwise the file and the text in it that sets it. */
+  setBy: 'vm-test' | { file: string; text: string };
+}
+
+/** Files and folders that RAVE creates and a service other than their creator reads. */
+export const FILE_ACCESS: readonly FileAccess[] = [
+  // nginx.service runs as nginx: every folder on the way must be traversable.
+  { path: '/var/lib/rave', mode: '755 root root', readBy: 'nginx.service (user nginx)', setBy: 'vm-test' },
+  { path: '/var/lib/rave/tls', mode: '755 root root', readBy: 'nginx.service (user nginx)', setBy: 'vm-test' },
+  { path: '/var/lib/rave/tls/cert.pem', mode: '644 root root', readBy: 'nginx.service (user nginx)', setBy: 'vm-test' },
+  { path: '/var/lib/rave/tls/key.pem', mode: '640 root nginx', readBy: 'nginx.service (group nginx), nobody else', setBy: 'vm-test' },
+  {
+    path: '/var/lib/sops-nix/key.txt',
+    mode: '400 root root',
+    readBy: 'sops-install-secrets.service (root)',
+    setBy: { file: 'infra/nixos/modules/security/sops-bootstrap.nix', text: 'install -m 0400' },
+  },
+  {
+    path: '/run/rave-mattermost/secrets.env',
+    mode: '600 root root, in a 0700 folder',
+    readBy: 'systemd (root), as EnvironmentFile= of mattermost.service',
+    setBy: { file: 'infra/nixos/modules/services/mattermost/default.nix', text: 'UMask = "0077";' },
+  },
+  {
+    path: '/run/penpot/secrets.env',
+    mode: '600 root root, in a 0700 folder',
+    readBy: 'podman (root), as --env-file of podman-penpot-backend.service',
+    setBy: { file: 'infra/nixos/modules/services/penpot/default.nix', text: 'UMask = "0077";' },
+  },
+  // penpot/penpot docker/images/Dockerfile.backend and Dockerfile.frontend: useradd -u 1001 penpot, USER penpot:penpot.
+  {
+    path: '/var/lib/penpot/assets',
+    mode: '750 1001 1001',
+    readBy: 'the penpot backend (writes) and frontend (serves) containers, user and group penpot (1001)',
+    setBy: { file: 'infra/nixos/modules/services/penpot/default.nix', text: '"d /var/lib/penpot/assets 0750 1001 1001 -"' },
+  },
+];
+
+/**
+ * Options no module of a NixOS test node may set. pkgs.testers.runNixOSTest sets node.pkgs
+ * (pkgs/build-support/testers/default.nix), so node.pkgsReadOnly defaults to true and every node
+ * imports nixos/modules/misc/nixpkgs/read-only.nix in place of misc/nixpkgs.nix
+ * (nixos/lib/testing/nodes.nix). read-only.nix defines each of its options itself:
+ * nixpkgs.config and nixpkgs.overlays are types.unique, nixpkgs.pkgs is types.pkgs (unique too),
+ * nixpkgs.hostPlatform and nixpkgs.buildPlatform are readOnly, and nixpkgs.localSystem,
+ * nixpkgs.crossSystem and nixpkgs.system are not declared at all; it also defines
+ * _module.args.pkgs. Any further definition stops the test's evaluation ("defined multiple times
+ * while it's expected to be unique", "read-only", "does not exist").
+ */
+export const READ_ONLY_IN_TEST_NODES: readonly string[][] = [['nixpkgs'], ['_module', 'args', 'pkgs']];
+
+/**
+ * Modules from outside the repository that the VM tests import, by the import as written, each
+ * read upstream: none sets an option of READ_ONLY_IN_TEST_NODES.
+ */
+export const UPSTREAM_MODULES_IN_TESTS: Record<string, string> = {
+  // flake.nix passes sops-nix.nixosModules.sops.
+  sopsModule:
+    'Mic92/sops-nix modules/sops (default.nix, templates/, secrets-for-users/): defines sops.*, systemd.services, system.activationScripts, system.build and assertions, no nixpkgs.* option',
+  'modulesPath + "/profiles/qemu-guest.nix"':
+    'NixOS/nixpkgs nixos/modules/profiles/qemu-guest.nix: defines boot.initrd.availableKernelModules and boot.initrd.kernelModules only',
+};

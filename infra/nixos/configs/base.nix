@@ -141,9 +141,9 @@ in
       example = [ "outline" ];
       description = ''
         Names (lib.getName) of unfree packages the enabled services need (Outline is BUSL-1.1, n8n
-        is under the Sustainable Use License). Collected here so that one allowUnfreePredicate allows
-        exactly these: two modules each setting nixpkgs.config.allowUnfreePredicate would override
-        each other.
+        is under the Sustainable Use License). Collected here so that the one allowUnfreePredicate
+        of configs/nixpkgs.nix allows exactly these: two modules each setting
+        nixpkgs.config.allowUnfreePredicate would override each other.
       '';
     };
     ssh.authorizedKeys = lib.mkOption {
@@ -178,9 +178,6 @@ in
 
   config = {
     system.stateVersion = lib.mkDefault "26.05";
-    nixpkgs.config.allowUnfreePredicate = lib.mkIf (cfg.unfreePackages != [ ]) (
-      pkg: builtins.elem (lib.getName pkg) cfg.unfreePackages
-    );
     networking.hostName = lib.mkDefault "rave-${profile.name}";
     networking.firewall.allowedTCPPorts = [
       22
@@ -227,15 +224,16 @@ in
           pkgs.openssl
           pkgs.coreutils
         ];
+        # nginx runs as its own user (its preStart `nginx -t` too): every folder on the way to the pair
+        # must be traversable (created here with umask 0022), the key readable by its group only.
         script = ''
-          mkdir -p "$(dirname ${lib.escapeShellArg cfg.tls.keyFile})" "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})"
+          (umask 0022 && mkdir -p "$(dirname ${lib.escapeShellArg cfg.tls.keyFile})" "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})")
           openssl req -x509 -newkey rsa:3072 -nodes -days 825 \
             -subj "/CN=${cfg.hostName}" -addext ${lib.escapeShellArg "subjectAltName=${subjectAltNames}"} \
             -keyout ${lib.escapeShellArg cfg.tls.keyFile} -out ${lib.escapeShellArg cfg.tls.certificateFile}
-          chgrp nginx ${lib.escapeShellArg cfg.tls.keyFile}
+          chgrp ${lib.escapeShellArg config.services.nginx.group} ${lib.escapeShellArg cfg.tls.keyFile}
           chmod 0640 ${lib.escapeShellArg cfg.tls.keyFile}
           chmod 0644 ${lib.escapeShellArg cfg.tls.certificateFile}
-          chmod 0755 "$(dirname ${lib.escapeShellArg cfg.tls.certificateFile})"
         '';
       };
     };

@@ -1,31 +1,35 @@
-# Boots the production profile with every optional service off and checks that PostgreSQL, nginx
-# and HTTPS (with the self-signed certificate generated at first boot) are alive, and that the
-# welcome dashboard lists only what is enabled.
+# Boots base.nix with the production profile's metadata and every optional service off, and checks
+# that PostgreSQL, nginx and HTTPS (with the self-signed certificate generated at first boot) are
+# alive, that the files nginx reads have the right owners and modes, and that the welcome dashboard
+# lists only what is enabled.
+# The node imports base.nix, not profiles/production/profile.nix: runNixOSTest hands the node a
+# read-only pkgs (node.pkgs, so node.pkgsReadOnly), and the profile's configs/nixpkgs.nix would define
+# nixpkgs.config. tools/checks/test-nodes.spec.ts keeps every nixpkgs.* definition out of this file's
+# imports.
 # Run: nix build .#checks.x86_64-linux.minimal-test  (or: npx nx run production:vm-test)
 { pkgs, sopsModule }:
 pkgs.testers.runNixOSTest {
   name = "rave-minimal";
 
   nodes.machine =
-    { lib, pkgs, ... }:
+    { pkgs, ... }:
     let
       production = builtins.fromJSON (builtins.readFile ../../../profiles/production/profile.json);
     in
     {
       imports = [
         sopsModule
-        ../../../profiles/production/profile.nix
+        ../configs/base.nix
       ];
-      # Optional services off, in the metadata too, so the dashboard agrees with what runs.
-      rave.profile = lib.mkForce (production // { features = lib.mapAttrs (_: _: false) production.features; });
-      services.rave = {
-        gitlab.enable = lib.mkForce false;
-        mattermost.enable = lib.mkForce false;
-        outline.enable = lib.mkForce false;
-        n8n.enable = lib.mkForce false;
-        penpot.enable = lib.mkForce false;
-        monitoring.enable = lib.mkForce false;
+      # The services.rave.<service>.enable options default to off; the metadata says so too, so the
+      # dashboard agrees with what runs.
+      rave.profile = production // {
+        features = builtins.mapAttrs (_: _: false) production.features;
       };
+      # base.nix and the test framework (nixos/lib/testing/network.nix) both give a mkDefault host name.
+      networking.hostName = "machine";
+      # The test VM's root file system fills an unpartitioned disk: there is no partition to grow.
+      boot.growPartition = false;
       virtualisation.memorySize = 2048;
       environment.systemPackages = [ pkgs.curl ];
     };
@@ -50,6 +54,16 @@ pkgs.testers.runNixOSTest {
     for disabled in ["GitLab", "Mattermost", "Outline", "n8n", "Penpot", "Grafana", "Prometheus"]:
         assert disabled not in listed, f"{disabled} is off but the dashboard lists it"
 
-    machine.succeed("stat -c %a /var/lib/rave/tls/key.pem | grep -qx 640")
+    # nginx (user nginx) reads the pair; the key is closed to everyone else.
+    for path, expected in [
+        ("/var/lib/rave", "755 root root"),
+        ("/var/lib/rave/tls", "755 root root"),
+        ("/var/lib/rave/tls/cert.pem", "644 root root"),
+        ("/var/lib/rave/tls/key.pem", "640 root nginx"),
+    ]:
+        found = machine.succeed(f"stat -c '%a %U %G' {path}").strip()
+        assert found == expected, f"{path}: {found}, expected {expected}"
+    machine.succeed("runuser -u nginx -- cat /var/lib/rave/tls/cert.pem /var/lib/rave/tls/key.pem > /dev/null")
+    machine.fail("runuser -u nobody -- cat /var/lib/rave/tls/key.pem")
   '';
 }

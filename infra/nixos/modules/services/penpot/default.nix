@@ -190,7 +190,9 @@ in
         extraOptions = [ "--network=host" ];
       };
     };
-    systemd.tmpfiles.rules = [ "d /var/lib/penpot/assets 0750 root root -" ];
+    # The backend writes and the frontend serves the assets as user and group penpot (1001) of the
+    # images (Dockerfile.backend and Dockerfile.frontend in penpot/penpot's docker/images).
+    systemd.tmpfiles.rules = [ "d /var/lib/penpot/assets 0750 1001 1001 -" ];
   }
   (serviceHost.mkServiceHost {
     name = "rave-penpot";
