@@ -5,6 +5,8 @@ import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, type T
 
 jest.setTimeout(300_000);
 
+const count = (text: string, part: string) => text.split(part).length - 1;
+
 // A fresh nonce per run: the derivations are new to the store, so every run really builds them.
 const nonce = `true ${process.pid}-${Date.now()}; `;
 const flake = hermeticFlake({
@@ -90,11 +92,14 @@ describeIfTools(['nix', 'git'])('build-image and vm-test with real nx and nix', 
   it('says once, with the fix, when Nix is too old', () => {
     ws.write('.fake-bin/nix', '#!/bin/sh\necho "nix (Nix) 2.3.16"\n');
     ws.run('chmod', ['+x', '.fake-bin/nix']);
+    const manifestFile = join(ws.root, 'artifacts/images/development/manifest.json');
+    const before = readFileSync(manifestFile, 'utf8');
     const run = ws.nx(['run', 'development:build-image', '--skip-nx-cache'], { env: { PATH: `${ws.root}/.fake-bin:${process.env.PATH}` } });
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain('Nix 2.3.16 is too old: version 2.8 or newer is needed.');
-    expect(run.output).toContain('apt-get install nix-bin');
-    expect(existsSync(join(ws.root, 'artifacts/images/development/manifest.json'))).toBe(false);
+    expect(count(run.output, 'Nix 2.3.16 is too old: version 2.8 or newer is needed.')).toBe(1);
+    expect(run.output).toContain('apt-get install nix-bin nix-setup-systemd');
+    // Stopped before building: the image built before is still described, unchanged.
+    expect(readFileSync(manifestFile, 'utf8')).toBe(before);
     rmSync(join(ws.root, '.fake-bin'), { recursive: true });
     expect(ws.nx(['run', 'development:build-image', '--skip-nx-cache']).code).toBe(0);
   });

@@ -1,9 +1,13 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NixBuildError, nixBuild } from '../nix/build';
 import { NIX_INSTALL_HINT } from '../nix/command';
-import { nixEvalExpr } from '../nix/eval';
-import { probeNix } from '../nix/version';
 import { formatBytes } from '../nix/progress-render';
+import { checkSystemFeatures, flakeNixRequirement, nixSettings } from '../nix/requirements';
+import { compareVersions, parseNixVersion, probeNix, type NixVersion } from '../nix/version';
+import type { Profile } from '../profile/schema';
 import { toolVersion } from '../qemu/tool-versions';
 import { kvmStatus } from './kvm';
 
@@ -16,28 +20,124 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+export interface DoctorProfile {
+  profile: Profile;
+  /** Workspace-relative folder of the profile. */
+  dir: string;
+}
+
 const GiB = 1024 ** 3;
 
-/** Everything the targets need from the host, each with a fix hint. `error` means a required part is missing. */
-export async function runDoctor(workspaceRoot: string, thresholds = { warnFreeBytes: 20 * GiB, errorFreeBytes: 2 * GiB }): Promise<DoctorCheck[]> {
-  const checks: DoctorCheck[] = [];
+/**
+ * A derivation built by Nix itself (builtin:buildenv, so no shell or nixpkgs is needed), different on every
+ * run so that it is really built: proves flakes, the store, build users and the sandbox work together.
+ */
+const probeFlake = (nonce: string) => `{
+  outputs = _: {
+    probe = derivation {
+      name = "nx-nixos-doctor-probe";
+      system = "builtin";
+      builder = "builtin:buildenv";
+      derivations = "";
+      manifest = builtins.toFile "manifest" "";
+      nonce = "${nonce}";
+    };
+  };
+}
+`;
+
+/** Builds the probe derivation with the flags every executor uses; the check says what failed and how to fix it. */
+export async function nixBuildCheck(): Promise<DoctorCheck> {
+  const dir = mkdtempSync(join(tmpdir(), 'nx-nixos-doctor-'));
   try {
-    const version = await probeNix();
+    writeFileSync(join(dir, 'flake.nix'), probeFlake(randomBytes(8).toString('hex')));
+    await nixBuild({ cwd: dir, installable: `path:${dir}#probe`, offline: true });
+    return { name: 'nix build', level: 'ok', detail: 'built a test derivation in the Nix store (flakes, store, build users)' };
+  } catch (e) {
+    if (e instanceof NixBuildError && e.diagnosis)
+      return { name: 'nix build', level: 'error', detail: `cannot build: ${e.diagnosis.problem}`, fix: e.diagnosis.fix };
+    // Not a failure we know: Nix's own words, unchanged.
+    const lines = (e as Error).message.split('\n').filter((l) => !/^nix build .* failed\.$/.test(l));
+    return { name: 'nix build', level: 'error', detail: `cannot build a test derivation; Nix said:\n${lines.join('\n')}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The installed Nix against what the flake's pinned nixpkgs needs. */
+export function flakeNixCheck(workspaceRoot: string, version: NixVersion): DoctorCheck | undefined {
+  let requirement;
+  try {
+    requirement = flakeNixRequirement(workspaceRoot);
+  } catch (e) {
+    return { name: 'nix for flake', level: 'error', detail: (e as Error).message };
+  }
+  if (!requirement) return undefined;
+  const needed = parseNixVersion(requirement.version);
+  if (compareVersions(version, needed) < 0)
+    return {
+      name: 'nix for flake',
+      level: 'error',
+      detail: `Nix ${version.text} is older than the ${requirement.version} this flake needs (${requirement.source})`,
+      fix: `install Nix ${requirement.version} or newer with the official installer (https://nixos.org/download) or a distribution package of that version`,
+    };
+  return requirement.stale
+    ? { name: 'nix for flake', level: 'warning', detail: `Nix ${version.text}; ${requirement.stale}` }
+    : { name: 'nix for flake', level: 'ok', detail: `Nix ${version.text} >= ${requirement.version} (${requirement.source})` };
+}
+
+/** Which build-image targets need system features (kvm), and whether this machine or a builder has them; one line per need. */
+async function systemFeatureChecks(profiles: readonly DoctorProfile[]): Promise<DoctorCheck[]> {
+  const needing = profiles.filter((p) => p.profile.image.requiredSystemFeatures.length);
+  if (!needing.length) return [];
+  const settings = await nixSettings();
+  const groups = new Map<string, DoctorProfile[]>();
+  for (const p of needing) {
+    const key = `${p.profile.system} ${p.profile.image.requiredSystemFeatures.join(',')}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  return [...groups.values()].map((group) => {
+    const { system, image } = group[0].profile;
+    const check = checkSystemFeatures(image.requiredSystemFeatures, system, settings);
+    const targets = group.map((p) => `${p.profile.name}:build-image`).join(', ');
+    const files = group.map((p) => `${p.dir}/profile.json`).join(', ');
+    return check.ok
+      ? { name: 'build features', level: 'ok', detail: `${targets} need ${image.requiredSystemFeatures.join(', ')}: ${check.providers.join(', ')}` }
+      : {
+          name: 'build features',
+          level: 'warning',
+          detail: `${targets} ${check.detail} (image.requiredSystemFeatures in ${files})`,
+          fix: 'run build-image on a KVM host, or configure a remote builder with kvm in its supported features (option "builders")',
+        };
+  });
+}
+
+/** Everything the targets need from the host, each with a fix hint. `error` means a required part is missing. */
+export async function runDoctor(
+  workspaceRoot: string,
+  thresholds = { warnFreeBytes: 20 * GiB, errorFreeBytes: 2 * GiB },
+  profiles: readonly DoctorProfile[] = [],
+): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  let version: NixVersion | undefined;
+  try {
+    version = await probeNix();
     checks.push({ name: 'nix', level: 'ok', detail: `Nix ${version.text}` });
-    const flakes = await nixEvalExpr<boolean>(workspaceRoot, 'builtins ? getFlake').catch(() => false);
-    checks.push(
-      flakes
-        ? { name: 'flakes', level: 'ok', detail: 'flakes and the nix command are available' }
-        : { name: 'flakes', level: 'error', detail: 'builtins.getFlake is missing', fix: `upgrade Nix. ${NIX_INSTALL_HINT}` },
-    );
   } catch (e) {
     checks.push({ name: 'nix', level: 'error', detail: (e as Error).message.split('. ')[0], fix: NIX_INSTALL_HINT });
+  }
+  if (version) {
+    const build = await nixBuildCheck();
+    checks.push(build);
+    const flake = flakeNixCheck(workspaceRoot, version);
+    if (flake) checks.push(flake);
+    if (build.level === 'ok') checks.push(...(await systemFeatureChecks(profiles)));
   }
   const kvm = kvmStatus();
   checks.push(
     kvm.usable
       ? { name: 'kvm', level: 'ok', detail: '/dev/kvm is usable' }
-      : { name: 'kvm', level: 'warning', detail: `${kvm.reason}: VMs run under TCG (slow) and NixOS VM tests need a builder with KVM`, fix: kvm.fix },
+      : { name: 'kvm', level: 'warning', detail: `${kvm.reason}: VMs run under TCG (slow); images and NixOS VM tests need a builder with KVM`, fix: kvm.fix },
   );
   const fixes = { 'qemu-system-x86_64': 'apt-get install qemu-system-x86 (or your distribution\'s QEMU package)', 'qemu-img': 'apt-get install qemu-utils' } as const;
   for (const program of ['qemu-system-x86_64', 'qemu-img'] as const) {
@@ -60,5 +160,10 @@ export async function runDoctor(workspaceRoot: string, thresholds = { warnFreeBy
 const MARK: Record<CheckLevel, string> = { ok: 'ok  ', warning: 'warn', error: 'FAIL' };
 
 export function formatDoctor(checks: readonly DoctorCheck[]): string {
-  return checks.map((c) => `${MARK[c.level]} ${c.name.padEnd(19)} ${c.detail}${c.fix ? `\n     ${''.padEnd(19)} fix: ${c.fix}` : ''}`).join('\n') + '\n';
+  const indent = `     ${''.padEnd(19)} `;
+  return (
+    checks
+      .map((c) => `${MARK[c.level]} ${c.name.padEnd(19)} ${c.detail.split('\n').join(`\n${indent}`)}${c.fix ? `\n${indent}fix: ${c.fix}` : ''}`)
+      .join('\n') + '\n'
+  );
 }

@@ -1,6 +1,8 @@
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { offlineArgs, runNix } from './command';
+import { diagnoseNixFailure, formatDiagnosis, OFFLINE_WAYS_OUT, type NixDiagnosis } from './diagnose';
+import { describeInput, inputForUrl, readLockedInputs } from './flake-lock';
 import { NixBuildMonitor } from './progress';
 import { formatBytes, formatDuration, ProgressReporter, type ProgressOutput } from './progress-render';
 import { probeNix } from './version';
@@ -35,6 +37,8 @@ export class NixBuildError extends Error {
     message: string,
     readonly failedDerivation: string | undefined,
     readonly logTail: string[],
+    /** A host problem (no build users, no network, no KVM, ...) that any Nix call would hit. */
+    readonly diagnosis?: NixDiagnosis,
   ) {
     super(message);
     this.name = 'NixBuildError';
@@ -77,11 +81,68 @@ class BuildLog {
   }
 }
 
-/** Runs `nix build --json --log-format internal-json` with live progress, a full log file and a precise failure report. */
+/** A download that failed for a network reason: a binary cache's URL, or something else Nix fetched (a flake input). */
+interface NetworkFailure {
+  url: string;
+  reason: string;
+  /** The binary cache the URL belongs to, when it is one. */
+  cache?: string;
+}
+
+const DOWNLOAD_FAILED = /unable to download '([^']+)': ([^;]*)/;
+const NO_NETWORK =
+  /Couldn't resolve host|Could not resolve host|Couldn't connect to server|Connection refused|Network is unreachable|No route to host|Resolving timed out|Connection timed out|Timeout was reached/i;
+const CACHE_URL = /^(.*?)\/(?:nix-cache-info|[0-9a-z]{32}\.narinfo|nar\/[^/]+|log\/[^/]+)$/;
+
+function networkFailure(text: string): NetworkFailure | undefined {
+  const match = DOWNLOAD_FAILED.exec(text);
+  if (!match || !NO_NETWORK.test(match[2])) return undefined;
+  const cache = CACHE_URL.exec(match[1])?.[1];
+  return { url: match[1], reason: match[2].trim(), ...(cache ? { cache } : {}) };
+}
+
+const sameCache = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** Nix's messages are shown once each: "warning: x" and "error: x" of the same x count as one. */
+const messageKey = (text: string) => text.replace(/^(?:(?:warning|error):\s*)+/, '').trim();
+
+/**
+ * Runs `nix build --json --log-format internal-json` with live progress, a full log file and a precise failure
+ * report. A binary cache that cannot be reached is dropped at its first failed download (Nix would retry it
+ * for seconds) and the build goes on without it; a flake input that cannot be downloaded stops the build at
+ * once with the input it was.
+ */
 export async function nixBuild(request: NixBuildRequest): Promise<NixBuildResult> {
   await probeNix();
   const log = request.logFile ? new BuildLog(request.logFile) : undefined;
+  const shown = new Set<string>();
+  const unreachable: string[] = [];
+  if (request.outLink) mkdirSync(dirname(request.outLink), { recursive: true });
+  try {
+    for (;;) {
+      const attempt = await buildAttempt(request, log, shown, unreachable);
+      if (attempt.kind === 'done') return attempt.result;
+      const { failure } = attempt;
+      if (failure.cache && !unreachable.some((c) => sameCache(c, failure.cache!))) {
+        unreachable.push(failure.cache);
+        const note = `no network: ${failure.cache} (${failure.reason}); building without that binary cache.`;
+        log?.write(`${note}\n`);
+        if (request.progress) request.progress.write(`${note}\n`);
+        continue;
+      }
+      throw noNetworkError(request, failure);
+    }
+  } finally {
+    await log?.close();
+  }
+}
+
+type Attempt = { kind: 'done'; result: NixBuildResult } | { kind: 'network'; failure: NetworkFailure };
+
+async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined, shown: Set<string>, unreachable: readonly string[]): Promise<Attempt> {
   let reporter: ProgressReporter | undefined;
+  const abort = new AbortController();
+  let network: NetworkFailure | undefined;
   const monitor = new NixBuildMonitor({
     onLogLine: (name, line) => {
       log?.write(`${name}> ${line}\n`);
@@ -90,7 +151,18 @@ export async function nixBuild(request: NixBuildRequest): Promise<NixBuildResult
     onBuildStarted: (build) => log?.write(`building ${build.drvPath}${build.machine ? ` on ${build.machine}` : ''}\n`),
     onMessage: (level, text) => {
       log?.write(`${text}\n`);
-      if (level <= 1 && !/Git tree '.*' is dirty/.test(text)) reporter?.print(text);
+      const failure = level <= 1 ? networkFailure(text) : undefined;
+      if (failure && !network && !request.offline) {
+        network = failure;
+        abort.abort();
+        return;
+      }
+      // Errors come once, in the failure report; a host problem comes once, with its fix.
+      if (!reporter || level !== 1 || /Git tree '.*' is dirty/.test(text) || diagnoseNixFailure([text])) return;
+      const key = messageKey(text);
+      if (shown.has(key)) return;
+      shown.add(key);
+      reporter.print(text);
     },
   });
   if (request.progress) {
@@ -106,37 +178,79 @@ export async function nixBuild(request: NixBuildRequest): Promise<NixBuildResult
     ...(request.outLink ? ['--out-link', request.outLink] : ['--no-link']),
     ...(request.offline ? offlineArgs() : []),
     ...(request.extraArgs ?? []),
+    ...(unreachable.length ? ['--option', 'substituters', (await substitutersWithout(request, unreachable)).join(' ')] : []),
   ];
-  if (request.outLink) mkdirSync(dirname(request.outLink), { recursive: true });
   try {
-    const result = await runNix('nix', args, { cwd: request.cwd, onStderrLine: (line) => monitor.ingest(line) });
+    const result = await runNix('nix', args, { cwd: request.cwd, onStderrLine: (line) => monitor.ingest(line), abort: abort.signal });
     reporter?.stop();
-    if (result.code !== 0) throw buildError(request, monitor);
+    if (network) return { kind: 'network', failure: network };
+    if (result.code !== 0) {
+      const offlineFailure = monitor.messages.map((m) => networkFailure(m.text)).find((f) => f && !f.cache);
+      throw offlineFailure ? noNetworkError(request, offlineFailure) : buildError(request, monitor, shown);
+    }
     const parsed = JSON.parse(result.stdout) as { drvPath?: string; outputs?: Record<string, string>; path?: string }[];
     // Nix 2.8 reports a store-path installable as {"path": ...}, without drvPath and outputs.
-    if (!parsed[0]?.outputs && parsed[0]?.path) return { drvPath: '', outputs: { out: parsed[0].path }, monitor };
+    if (!parsed[0]?.outputs && parsed[0]?.path) return { kind: 'done', result: { drvPath: '', outputs: { out: parsed[0].path }, monitor } };
     if (!parsed[0]?.outputs || !parsed[0].drvPath) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
-    return { drvPath: parsed[0].drvPath, outputs: parsed[0].outputs, monitor };
+    return { kind: 'done', result: { drvPath: parsed[0].drvPath, outputs: parsed[0].outputs, monitor } };
   } finally {
     reporter?.stop();
-    await log?.close();
   }
 }
 
-function buildError(request: NixBuildRequest, monitor: NixBuildMonitor): NixBuildError {
+/** The substituters Nix would use with the request's options, less the unreachable ones. */
+async function substitutersWithout(request: NixBuildRequest, unreachable: readonly string[]): Promise<string[]> {
+  const result = await runNix('nix', ['show-config', '--json', ...(request.extraArgs ?? [])], { cwd: request.cwd });
+  let value: unknown;
+  try {
+    value = (JSON.parse(result.stdout) as Record<string, { value?: unknown }>).substituters?.value;
+  } catch {
+    value = [];
+  }
+  const all = Array.isArray(value) ? value.map(String) : [];
+  return all.filter((s) => !unreachable.some((u) => sameCache(u, s)));
+}
+
+/** "no network: could not fetch nixpkgs (NixOS/nixpkgs at <rev>, pinned in flake.lock) from <url> (<reason>); …" */
+function noNetworkError(request: NixBuildRequest, failure: NetworkFailure): NixBuildError {
+  const inputs = safeLockedInputs(request.cwd);
+  const input = inputs && inputForUrl(inputs, failure.url);
+  const what = input ? `could not fetch ${describeInput(input)} from ${failure.url}` : failure.url;
+  const problem = `no network: ${what} (${failure.reason})`;
+  const fix = request.offline
+    ? 'with --offline everything must already be in the local store, and this is not: build once with network access, or use a binary cache you can reach'
+    : OFFLINE_WAYS_OUT;
+  return new NixBuildError(
+    `nix build ${request.installable} failed.\n${problem}; ${fix}.${request.logFile ? `\nFull log: ${relative(request.cwd, request.logFile) || request.logFile}` : ''}`,
+    undefined,
+    [],
+    { kind: 'no-network', problem, fix },
+  );
+}
+
+function safeLockedInputs(cwd: string) {
+  try {
+    return readLockedInputs(cwd);
+  } catch {
+    return undefined;
+  }
+}
+
+function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: ReadonlySet<string>): NixBuildError {
   const failed = monitor.failedDerivation();
   const tail = failed ? monitor.logTail(failed).slice(-25) : [];
   const lines = [`nix build ${request.installable} failed.`];
+  const diagnosis = diagnoseNixFailure(monitor.messages.map((m) => m.text));
   if (failed) {
     lines.push(`Failing derivation: ${failed}`);
     lines.push(tail.length ? `Last ${tail.length} lines of its log:` : 'Its build printed nothing.');
     lines.push(...tail.map((l) => `  ${l}`));
   } else {
-    lines.push(...monitor.errors().map((e) => `  ${e}`));
+    lines.push(...[...new Set(monitor.errors().map(messageKey))].map((e) => `  ${e}`));
   }
-  // Why a substitute was refused or a cache skipped comes only as a warning.
-  const cacheWarnings = monitor.messages.filter((m) => m.level === 1 && /substitute|binary cache|trusted-public-keys|unable to download/i.test(m.text));
-  lines.push(...cacheWarnings.map((m) => `  ${m.text}`));
+  // Why a substitute was refused or a cache skipped comes only as a warning (shown live already when there was progress).
+  const cacheWarnings = monitor.messages.filter((m) => m.level === 1 && /substitute|binary cache|trusted-public-keys|unable to download/i.test(m.text) && !shown.has(messageKey(m.text)));
+  lines.push(...[...new Set(cacheWarnings.map((m) => `  ${m.text}`))]);
   const errors = monitor.errors().join('\n');
   if (REMOTE_BUILDER_ERROR.test(errors)) {
     // ssh's own reason (refused, denied, unknown host key) is a plain stderr line, not a Nix message.
@@ -145,15 +259,11 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor): NixBuil
       'A remote builder could not be used. Check that `nix store ping --store <builder URI>` works with the same NIX_SSHOPTS, that the builder lists this system and the required features, or raise maxJobs so that builds can run locally.',
     );
   }
-  if (NETWORK_ERROR.test(errors)) {
-    lines.push(
-      existsSync(`${request.cwd}/flake.lock`)
-        ? 'Nix needed the network (to fetch a flake input or a substitute) and could not reach it. Retry with network access, or pass --offline to build only from what is in the local store.'
-        : 'flake.lock does not exist yet and creating it needs the network: run `nix flake lock` once on a machine with network access and commit flake.lock.',
-    );
-  }
+  if (diagnosis) lines.push(formatDiagnosis(diagnosis));
+  else if (NETWORK_ERROR.test(errors) && !existsSync(`${request.cwd}/flake.lock`))
+    lines.push('flake.lock does not exist yet and creating it needs the network: run `nix flake lock` once on a machine with network access and commit flake.lock.');
   if (request.logFile) lines.push(`Full log: ${relative(request.cwd, request.logFile) || request.logFile}`);
-  return new NixBuildError(lines.join('\n'), failed, tail);
+  return new NixBuildError(lines.join('\n'), failed, tail, diagnosis);
 }
 
 /** "built 2, fetched 3 in 1m02s" */

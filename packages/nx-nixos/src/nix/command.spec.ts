@@ -4,7 +4,8 @@ describe('runNix', () => {
   it('turns a missing nix into one message that says how to install it', async () => {
     const error = await runNix('nix', ['--version'], { env: { PATH: '/nonexistent' } }).catch((e) => e);
     expect(error).toBeInstanceOf(NixMissingError);
-    expect(error.message).toMatch(/^nix was not found on PATH\. Install Nix 2\.8 or newer with flakes \(Debian\/Ubuntu: `sudo apt-get install nix-bin`/);
+    expect(error.message).toMatch(/^nix was not found on PATH\. Install Nix with the official installer .*`sudo apt-get install nix-bin nix-setup-systemd`/);
+    expect(error.message).toContain('`npx nx run repo:doctor` says which version the flake needs');
   });
 
   it('strips colours from Nix messages', () => {

@@ -7,7 +7,7 @@ export type NixProgram = 'nix' | 'nix-store' | 'nix-instantiate';
 export const NIX_EXPERIMENTAL_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
 
 export const NIX_INSTALL_HINT =
-  'Install Nix 2.8 or newer with flakes (Debian/Ubuntu: `sudo apt-get install nix-bin`; elsewhere see https://nixos.org/download) and make sure `nix` is on PATH.';
+  'Install Nix with the official installer (https://nixos.org/download) or your distribution\'s package (Debian/Ubuntu: `sudo apt-get install nix-bin nix-setup-systemd`) and make sure `nix` is on PATH; `npx nx run repo:doctor` says which version the flake needs.';
 
 export class NixMissingError extends Error {
   constructor(program: string) {
@@ -23,6 +23,8 @@ export interface NixProcessOptions {
   onStderrLine?: (line: string) => void;
   /** How many trailing stderr lines to keep in the result. Default 200. */
   keepStderrLines?: number;
+  /** Stops the process (SIGTERM); the result then carries that signal. */
+  abort?: AbortSignal;
 }
 
 export interface NixProcessResult {
@@ -49,6 +51,9 @@ export function runNix(program: NixProgram, args: readonly string[], options: Ni
       if (tail.length > keep) tail.shift();
       options.onStderrLine?.(line);
     };
+    const kill = () => child.kill('SIGTERM');
+    if (options.abort?.aborted) kill();
+    else options.abort?.addEventListener('abort', kill, { once: true });
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
@@ -65,15 +70,16 @@ export function runNix(program: NixProgram, args: readonly string[], options: Ni
       reject(error.code === 'ENOENT' ? new NixMissingError(program) : error),
     );
     child.on('close', (code, signal) => {
+      options.abort?.removeEventListener('abort', kill);
       if (pending) onLine(pending);
       resolve({ code: code ?? 128, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderrTail: tail });
     });
   });
 }
 
-/** Options that make Nix work without the network: no substituters, so no retries against caches. */
+/** Options that make Nix work without the network: no substituters and no downloads, so no retries. */
 export function offlineArgs(): string[] {
-  return ['--option', 'substituters', ''];
+  return ['--offline', '--option', 'substituters', ''];
 }
 
 // Nix colours its messages even when piped.

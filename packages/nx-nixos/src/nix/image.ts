@@ -8,6 +8,7 @@ import { nixBuild, type NixBuildResult } from './build';
 import { pushToCache, sharingArgs, type NixSharingOptions, type PushResult } from './copy';
 import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
+import { assertNixForFlake, checkSystemFeatures, MissingSystemFeaturesError, nixSettings } from './requirements';
 import { probeNix } from './version';
 
 export const imageDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'images', profile);
@@ -96,6 +97,7 @@ export const installableFor = (profile: Profile) => `packages.${profile.system}.
  */
 export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult; push?: PushResult }> {
   const { workspaceRoot, profile } = options;
+  await assertBuildableHere(options);
   rmSync(manifestPath(workspaceRoot, profile.name), { force: true });
   warnAboutUntrackedFiles(options);
   const installable = installableFor(profile);
@@ -136,6 +138,25 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
   const push = await pushToCache({ cwd: workspaceRoot, paths: [out], ...options.push });
   if (!push.ok) (options.warn ?? console.warn)(`warning: the image was built but not pushed to ${options.push.to}: ${push.reason}`);
   return { manifest, build, push };
+}
+
+/**
+ * Before anything is evaluated or built: the installed Nix is new enough for the flake's pinned nixpkgs, and
+ * this machine or a configured builder offers the system features the image build needs (kvm for nixpkgs'
+ * disk images).
+ */
+export async function assertBuildableHere(options: Pick<ImageBuildOptions, 'workspaceRoot' | 'profile' | 'flakeRef' | 'sharing' | 'profileDir'>): Promise<void> {
+  const { workspaceRoot, profile } = options;
+  await assertNixForFlake(workspaceRoot, options.flakeRef);
+  const required = profile.image.requiredSystemFeatures;
+  if (!required.length) return;
+  const check = checkSystemFeatures(required, profile.system, await nixSettings(options.sharing), options.sharing);
+  if (!check.ok)
+    throw new MissingSystemFeaturesError(
+      `The image of profile "${profile.name}" (image.requiredSystemFeatures in ${options.profileDir ?? `profiles/${profile.name}`}/profile.json)`,
+      required,
+      check,
+    );
 }
 
 /** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */

@@ -31,6 +31,11 @@ export function atLeast(version: NixVersion, major: number, minor: number): bool
   return version.major > major || (version.major === major && version.minor >= minor);
 }
 
+/** Negative when `a` is older than `b`. */
+export function compareVersions(a: NixVersion, b: NixVersion): number {
+  return [a.major - b.major, a.minor - b.minor, a.patch - b.patch].find((d) => d !== 0) ?? 0;
+}
+
 /** What differs between the Nix versions we support (2.8 and newer). */
 export interface NixCapabilities {
   /** `nix build --print-out-paths` (2.9+); otherwise outputs come from `--json`. */

@@ -8,6 +8,7 @@ import { NixBuildError, nixBuild } from './build';
 import { requiredSystemFeatures } from './eval';
 import { pushToCache, sharingArgs, type NixSharingOptions } from './copy';
 import { ensureImage } from './image';
+import { assertNixForFlake } from './requirements';
 import type { ProgressOutput } from './progress-render';
 
 export const testReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
@@ -41,6 +42,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
   const log = options.log ?? ((line: string) => console.log(line));
   const flakeRef = options.flakeRef ?? '.';
   const dir = testReportDir(workspaceRoot, profile.name);
+  await assertNixForFlake(workspaceRoot, flakeRef);
   mkdirSync(dir, { recursive: true });
 
   const image = await ensureImage({ ...options, log });

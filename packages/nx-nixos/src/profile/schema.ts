@@ -14,11 +14,19 @@ const relativeFile = z
 
 const port = z.number().int().min(1).max(65535);
 
+const requiredSystemFeatures = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a Nix system feature name such as "kvm"'))
+  .default([])
+  .describe(
+    'System features the image build needs from its builder, e.g. ["kvm"] for nixpkgs\' disk images (make-disk-image runs its last step in a VM). build-image checks that this machine or a configured remote builder offers them before building.',
+  );
+
 const diskImage = z
   .object({
     kind: z.literal('disk').describe('A bootable disk image (what NixOS image builders produce).'),
     format: z.enum(['qcow2', 'raw']).default('qcow2').describe('Disk image format.'),
     file: relativeFile.describe('Path of the image file inside the build output, e.g. "nixos.qcow2".'),
+    requiredSystemFeatures,
   })
   .strict();
 
@@ -28,6 +36,7 @@ const kernelImage = z
     kernel: relativeFile.describe('Path of the kernel inside the build output.'),
     initrd: relativeFile.describe('Path of the initrd inside the build output.'),
     cmdline: z.string().default('console=ttyS0').describe('Kernel command line.'),
+    requiredSystemFeatures,
   })
   .strict();
 

@@ -1,5 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { formatDoctor, runDoctor } from '../../host/doctor';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatDoctor, runDoctor, type DoctorProfile } from '../../host/doctor';
+import { loadProfile } from '../../profile/load';
 import { reportErrors } from '../shared/profile';
 
 export interface DoctorOptions {
@@ -10,13 +13,27 @@ export interface DoctorOptions {
 export default async function doctorExecutor(options: DoctorOptions, context: ExecutorContext) {
   return reportErrors('doctor', async () => {
     const GiB = 1024 ** 3;
-    const checks = await runDoctor(context.root, {
-      warnFreeBytes: (options.warnFreeGiB ?? 20) * GiB,
-      errorFreeBytes: (options.errorFreeGiB ?? 2) * GiB,
-    });
+    const checks = await runDoctor(
+      context.root,
+      { warnFreeBytes: (options.warnFreeGiB ?? 20) * GiB, errorFreeBytes: (options.errorFreeGiB ?? 2) * GiB },
+      profilesOf(context),
+    );
     process.stdout.write(formatDoctor(checks));
     const failed = checks.filter((c) => c.level === 'error');
     if (failed.length) console.error(`\n${failed.length} required part(s) missing: ${failed.map((c) => c.name).join(', ')}.`);
     return failed.length === 0;
+  });
+}
+
+/** The workspace's profiles (projects with a profile.json), for the checks of their build-image targets. */
+function profilesOf(context: ExecutorContext): DoctorProfile[] {
+  return Object.values(context.projectsConfigurations?.projects ?? {}).flatMap((project) => {
+    const file = join(project.root, 'profile.json');
+    if (!existsSync(join(context.root, file))) return [];
+    try {
+      return [{ profile: loadProfile(join(context.root, file), file), dir: project.root }];
+    } catch {
+      return [];
+    }
   });
 }
