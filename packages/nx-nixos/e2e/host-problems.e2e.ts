@@ -35,8 +35,11 @@ describeIfTools(['nix', 'git'])('host problems: doctor and the executors name th
   beforeAll(() => {
     ws = createTestWorkspace({
       files: {
-        'flake.nix': hermeticFlake({ packages: { development: nonce + '$bb mkdir $out; echo disk > $out/nixos.qcow2' } }),
-        'profiles/development/profile.json': profileJson(fixtureProfile('development')),
+        'flake.nix': hermeticFlake({
+          packages: { development: nonce + '$bb mkdir $out; echo disk > $out/nixos.qcow2' },
+          checks: { first: nonce + 'echo ok > $out', second: nonce + 'echo ok > $out' },
+        }),
+        'profiles/development/profile.json': profileJson(fixtureProfile('development', { tests: ['first', 'second'] })),
         'profiles/kvm/profile.json': profileJson(
           fixtureProfile('kvm', { flake: { attribute: 'development', aliases: [] }, image: { kind: 'disk', format: 'qcow2', file: 'nixos.qcow2', requiredSystemFeatures: ['kvm'] } }),
         ),
@@ -113,6 +116,14 @@ describeIfTools(['nix', 'git'])('host problems: doctor and the executors name th
     expect(run.code).toBe(0);
     expect(count(run.output, 'no network: http://rave-cache.invalid (')).toBe(1);
     expect(run.output).not.toContain('retrying');
+  });
+
+  it('vm-test says a host problem once for all its tests, not as a failure of each', () => {
+    const run = ws.nx(['run', 'development:vm-test', '--skip-nx-cache', '--exclude-task-dependencies'], { env: { NIX_CONFIG: NO_GROUP } });
+    expect(run.code).not.toBe(0);
+    expect(count(run.output, "the group 'rave-no-such-group' specified in 'build-users-group' does not exist")).toBe(1);
+    expect(count(run.output, 'sudo apt-get install nix-setup-systemd')).toBe(1);
+    expect(run.output).not.toContain('first: FAILED');
   });
 });
 
