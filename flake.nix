@@ -54,9 +54,21 @@
 
       packages = lib.genAttrs systems imagePackages;
 
-      checks.x86_64-linux.minimal-test = import ./infra/nixos/tests/minimal.nix {
-        pkgs = nixpkgs.legacyPackages.x86_64-linux;
-        sopsModule = sops-nix.nixosModules.sops;
-      };
+      # profile-<name> for every profile, module-<folder> for every folder under infra/nixos with a
+      # test.nix, minimal-test (= module-configs).
+      checks = lib.genAttrs systems (
+        system:
+        let
+          pkgs = nixpkgs.legacyPackages.${system};
+          sopsModule = sops-nix.nixosModules.sops;
+        in
+        import ./infra/nixos/lib/checks.nix {
+          profiles = lib.filterAttrs (_: meta: systemOf meta == system) profiles;
+          moduleTests = import ./infra/nixos/lib/module-tests.nix { root = ./infra/nixos; };
+          profileTest =
+            name: profile: import ./infra/nixos/tests/profile.nix { inherit pkgs sopsModule name profile; };
+          moduleTest = test: import test { inherit pkgs sopsModule; };
+        }
+      );
     };
 }

@@ -24,7 +24,21 @@ describeWithNix("the flake's Nix files, offline", () => {
 
   it('parses every .nix file in the repository', async () => {
     const files = repoNixFiles();
-    expect(files).toEqual(expect.arrayContaining(['flake.nix', 'infra/nixos/configs/base.nix', 'infra/nixos/tests/minimal.nix']));
+    // Among them the VM tests: the base configuration's, the six service modules', the profile test
+    // and the helpers that build it.
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'flake.nix',
+        'infra/nixos/configs/base.nix',
+        'infra/nixos/configs/test.nix',
+        ...['gitlab', 'mattermost', 'outline', 'n8n', 'penpot', 'monitoring'].map((s) => `infra/nixos/modules/services/${s}/test.nix`),
+        'infra/nixos/tests/profile.nix',
+        'infra/nixos/tests/node.nix',
+        'infra/nixos/lib/profile-test-script.nix',
+        'infra/nixos/lib/module-tests.nix',
+        'infra/nixos/lib/checks.nix',
+      ]),
+    );
     const failures: string[] = [];
     for (const file of files) {
       const result = await runNix('nix-instantiate', ['--parse', file], { cwd: REPO_ROOT });

@@ -553,3 +553,33 @@ export function importElements(file: string, source: string): ImportElement[] {
   }
   return out;
 }
+
+export interface TestModuleSetting {
+  path: string[];
+  line: number;
+  /** The value when it is a plain name (`false`, `true`, a variable), else undefined. */
+  value?: string;
+}
+
+/**
+ * The settings of a NixOS test module (the attribute set that has `nodes`, as passed to
+ * runNixOSTest) other than `imports`: `name`, `testScript`, `node.pkgsReadOnly`, `nodes.<name>`, ...
+ * A file without such a set gives none. Attribute set literals are followed (`node = { ... }`),
+ * node modules are not.
+ */
+export function testModuleSettings(file: string, source: string): TestModuleSetting[] {
+  const parser = new Parser(tokenize(source, file));
+  const [top] = parser.value(0, []);
+  const out: TestModuleSetting[] = [];
+  const walk = (prefix: Segment[], v: Value, line: number) => {
+    if (prefix[0] !== 'nodes' && v.head === undefined && v.attrsets.length === 1 && v.attrsets[0].length > 0) {
+      for (const b of v.attrsets[0]) walk([...prefix, ...b.path], b.value, b.line);
+      return;
+    }
+    const plain = v.attrsets.length === 0 && v.head?.length === 1 && typeof v.head[0] === 'string' ? v.head[0] : undefined;
+    out.push({ path: known(prefix), line, value: plain });
+  };
+  for (const set of top.attrsets)
+    if (set.some((b) => b.path[0] === 'nodes')) for (const b of set) if (b.path[0] !== 'imports') walk(b.path, b.value, b.line);
+  return out;
+}

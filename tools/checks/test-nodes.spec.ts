@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describeIfTools } from '../../packages/nx-nixos/src/testing/tools';
-import { REPO_ROOT, repoNixFiles, repoProfiles } from './repo-nix';
+import { testModuleSettings } from './nix-options';
+import { REPO_ROOT, readRepoFile, repoNixFiles, repoProfiles } from './repo-nix';
 import { checkTestNodes } from './test-nodes';
 
 function tree(files: Record<string, string>): string {
@@ -52,7 +53,7 @@ in
 `,
     });
     expect(findings(root, 'tests/minimal.nix')).toEqual([
-      'configs/base.nix:9: sets nixpkgs.config.allowUnfreePredicate, which runNixOSTest makes read-only in test nodes (node.pkgs); tests/minimal.nix reaches this file',
+      'configs/base.nix:9: sets nixpkgs.config.allowUnfreePredicate, which runNixOSTest makes read-only in test nodes (node.pkgs); tests/minimal.nix reaches this file: set node.pkgsReadOnly = false in it, or keep this module out',
     ]);
   });
 
@@ -117,26 +118,73 @@ pkgs.testers.runNixOSTest {
       'test.nix:10: imports ../outside.nix, outside the workspace',
     ]);
   });
+
+  it('lets a test that sets node.pkgsReadOnly = false import nixpkgs.* definitions, but not _module.args.pkgs', () => {
+    const test = (writable: string) => `{ pkgs }:
+pkgs.testers.runNixOSTest {
+  name = "t";
+${writable}
+  nodes.machine = { imports = [ ./unfree.nix ./args.nix ]; };
+  testScript = "";
+}
+`;
+    root = tree({
+      'writable.nix': test('  node.pkgsReadOnly = false;'),
+      'nested.nix': test('  node = { pkgsReadOnly = false; };'),
+      'default.nix': test(''),
+      'explicit.nix': test('  node.pkgsReadOnly = true;'),
+      'unfree.nix': '{ lib, ... }: { nixpkgs.config = lib.mkIf true { allowUnfree = true; }; }\n',
+      'args.nix': '{ pkgs, ... }: { _module.args.pkgs = pkgs; }\n',
+    });
+    for (const entry of ['writable.nix', 'nested.nix']) {
+      expect(checkTestNodes(root, entry).pkgsReadOnly).toBe(false);
+      expect(findings(root, entry)).toEqual([
+        `args.nix:1: sets _module.args.pkgs, which the nodes' own nixpkgs module defines (${entry} sets node.pkgsReadOnly = false) and this file reaches`,
+      ]);
+    }
+    for (const entry of ['default.nix', 'explicit.nix']) {
+      expect(checkTestNodes(root, entry).pkgsReadOnly).toBe(true);
+      expect(findings(root, entry).map((f) => f.split(', which')[0])).toEqual(['args.nix:1: sets _module.args.pkgs', 'unfree.nix:1: sets nixpkgs.config.allowUnfree']);
+    }
+  });
 });
 
 describeIfTools(['git'])('the VM tests of this repository', () => {
-  const tests = repoNixFiles().filter((f) => f.startsWith('infra/nixos/tests/'));
+  // A test module is a file whose top-level attribute set has `nodes` (what runNixOSTest is given).
+  const tests = repoNixFiles().filter((f) => testModuleSettings(f, readRepoFile(f)).length > 0);
+  const services = ['gitlab', 'mattermost', 'monitoring', 'n8n', 'outline', 'penpot'];
 
-  it('import no module that sets an option runNixOSTest makes read-only', () => {
-    expect(tests).toContain('infra/nixos/tests/minimal.nix');
+  it('are the base configuration test, one test per service module and the profile test', () => {
+    expect(tests).toEqual(['infra/nixos/configs/test.nix', ...services.map((s) => `infra/nixos/modules/services/${s}/test.nix`), 'infra/nixos/tests/profile.nix']);
+  });
+
+  it('import no module that sets an option the test framework owns in their nodes', () => {
     for (const test of tests) expect({ test, findings: findings(REPO_ROOT, test) }).toEqual({ test, findings: [] });
   });
 
-  it('reach base.nix and every service module, but not configs/nixpkgs.nix', () => {
-    const { files } = checkTestNodes(REPO_ROOT, 'infra/nixos/tests/minimal.nix');
+  it('leave pkgs read-only unless they need configs/nixpkgs.nix (Outline and n8n are unfree, the profiles import it)', () => {
+    const writable = ['infra/nixos/modules/services/n8n/test.nix', 'infra/nixos/modules/services/outline/test.nix', 'infra/nixos/tests/profile.nix'];
+    for (const test of tests) {
+      const { files, pkgsReadOnly } = checkTestNodes(REPO_ROOT, test);
+      const needs = files.includes('infra/nixos/configs/nixpkgs.nix');
+      expect({ test, pkgsReadOnly, needs }).toEqual({ test, pkgsReadOnly: !writable.includes(test), needs: writable.includes(test) });
+    }
+  });
+
+  it('the base configuration test reaches base.nix and every service module', () => {
+    const { files } = checkTestNodes(REPO_ROOT, 'infra/nixos/configs/test.nix');
     expect(files).toEqual(
       expect.arrayContaining([
         'infra/nixos/configs/base.nix',
         'infra/nixos/modules/security/sops-bootstrap.nix',
-        ...['gitlab', 'mattermost', 'monitoring', 'n8n', 'outline', 'penpot'].map((s) => `infra/nixos/modules/services/${s}/default.nix`),
+        ...services.map((s) => `infra/nixos/modules/services/${s}/default.nix`),
       ]),
     );
-    expect(files).not.toContain('infra/nixos/configs/nixpkgs.nix');
+  });
+
+  it('the profile test reaches every profile.nix, and the test fixtures', () => {
+    const { files } = checkTestNodes(REPO_ROOT, 'infra/nixos/tests/profile.nix');
+    expect(files).toEqual(expect.arrayContaining([...repoProfiles().map((p) => `profiles/${p}/profile.nix`), 'infra/nixos/tests/node.nix']));
   });
 
   it('while each profile defines nixpkgs.config through configs/nixpkgs.nix only', () => {

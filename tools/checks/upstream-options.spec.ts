@@ -1,20 +1,27 @@
 import { parse } from 'yaml';
+import { runNix } from '../../packages/nx-nixos/src/nix/command';
 import { describeIfTools } from '../../packages/nx-nixos/src/testing/tools';
-import { scanModuleFile } from './nix-options';
-import { readRepoFile, repoNixFiles } from './repo-nix';
+import { scanModuleFile, stringLiterals, testModuleSettings } from './nix-options';
+import { REPO_ROOT, readRepoFile, repoNixFiles, repoProfiles } from './repo-nix';
 import {
   FILE_ACCESS,
   RAVE_UNITS,
   SECRET_READERS,
+  TEST_DRIVER_API,
   UPSTREAM_NAMESPACES,
   UPSTREAM_UNITS,
   VERIFIED_OPTIONS,
+  driverCalls,
   unitReferences,
+  unrecordedDriverCalls,
+  unrecordedTestSettings,
   unrecordedUnits,
   unverifiedUpstreamUses,
 } from './upstream-options';
 
 const scan = (file: string, source: string) => scanModuleFile(file, source, UPSTREAM_NAMESPACES);
+// The flake's Nix files: modules, configs, VM tests and their helpers, and each profile's profile.nix and test.nix.
+const flakeNixFiles = () => repoNixFiles().filter((f) => f.startsWith('infra/nixos/') || /^profiles\/[^/]+\/(profile|test)\.nix$/.test(f));
 
 describe('upstream option record', () => {
   const verified = {
@@ -62,8 +69,7 @@ describe('upstream option record', () => {
 
 describeIfTools(['git'])('upstream options used by the flake', () => {
   it('are all recorded as checked against nixpkgs or sops-nix', () => {
-    const files = repoNixFiles().filter((f) => f.startsWith('infra/nixos/') || /^profiles\/[^/]+\/profile\.nix$/.test(f));
-    const scanned = files.map((f) => scan(f, readRepoFile(f)));
+    const scanned = flakeNixFiles().map((f) => scan(f, readRepoFile(f)));
     expect(scanned.flatMap((f) => f.uses).length).toBeGreaterThan(100);
     expect(unverifiedUpstreamUses(scanned).map((f) => `${f.file}:${f.line}: ${f.message}`)).toEqual([]);
   });
@@ -89,8 +95,7 @@ describe('systemd unit record', () => {
 
 describeIfTools(['git'])('systemd units the flake names', () => {
   it('are RAVE units or recorded as checked upstream', () => {
-    const files = repoNixFiles().filter((f) => f.startsWith('infra/nixos/') || /^profiles\/[^/]+\/profile\.nix$/.test(f));
-    const refs = files.flatMap((f) => unitReferences(f, readRepoFile(f)));
+    const refs = flakeNixFiles().flatMap((f) => unitReferences(f, readRepoFile(f)));
     expect(refs.map((r) => r.unit)).toEqual(
       expect.arrayContaining([
         'sops-install-secrets.service',
@@ -103,6 +108,8 @@ describeIfTools(['git'])('systemd units the flake names', () => {
         'rave-postgresql-password-grafana.service',
         'rave-mattermost-env.service',
         'penpot-secrets-env.service',
+        'gitlab-sidekiq.service',
+        'prometheus-node-exporter.service',
       ]),
     );
     expect(unrecordedUnits(refs)).toEqual([]);
@@ -142,10 +149,86 @@ describe('who reads the secrets', () => {
 
 describe('files other services read', () => {
   it('the VM test asserts the recorded modes, and the modules set the others as recorded', () => {
-    const vmTest = readRepoFile('infra/nixos/tests/minimal.nix');
+    const vmTest = readRepoFile('infra/nixos/configs/test.nix');
     for (const f of FILE_ACCESS) {
       if (f.setBy === 'vm-test') expect({ path: f.path, asserted: vmTest.includes(`("${f.path}", "${f.mode}")`) }).toEqual({ path: f.path, asserted: true });
       else expect({ path: f.path, set: readRepoFile(f.setBy.file).includes(f.setBy.text) }).toEqual({ path: f.path, set: true });
     }
+  });
+});
+
+describe('test framework record', () => {
+  it('finds the driver calls of a test script with their keyword arguments, skipping strings and helper definitions', () => {
+    const script = `def probe(name: str) -> None:
+    with subtest(f"{name} answers"):
+        machine.wait_until_succeeds("curl 'https://x/?format=old' | grep -q a=b", timeout=TIMEOUT)
+machine.wait_for_unit("a.service", timout=3)
+machine.reboot()
+start_all()
+`;
+    const calls = driverCalls(script);
+    expect(calls.map(({ line, call, keywords }) => `${line} ${call} ${keywords.join(',')}`)).toEqual([
+      '2 subtest ',
+      '3 machine.wait_until_succeeds timeout',
+      '4 machine.wait_for_unit timout',
+      '5 machine.reboot ',
+      '6 start_all ',
+    ]);
+    expect(unrecordedDriverCalls(calls)).toEqual([
+      'line 4: machine.wait_for_unit has no parameter timout (recorded: unit, user, timeout)',
+      expect.stringMatching(/^line 5: machine\.reboot is not a recorded test-driver call; recorded: machine\.fail, /),
+      expect.stringMatching(/^line 6: start_all is not a recorded test-driver call/),
+    ]);
+  });
+
+  it('checks a test module\'s own settings, not its nodes', () => {
+    const test = `{ pkgs }:
+pkgs.testers.runNixOSTest {
+  name = "t";
+  node = { pkgsReadOnly = false; specialArgs = { }; };
+  nodes.a = { virtualisation.cores = 2; };
+  testScript = "";
+  skipLint = true;
+}`;
+    expect(unrecordedTestSettings(testModuleSettings('t.nix', test))).toEqual([
+      expect.stringMatching(/^line 4: node\.specialArgs is not a recorded option of the NixOS test framework/),
+      expect.stringMatching(/^line 7: skipLint is not a recorded/),
+    ]);
+  });
+});
+
+describeIfTools(['git'])('the VM tests of this repository', () => {
+  const tests = flakeNixFiles().filter((f) => testModuleSettings(f, readRepoFile(f)).length > 0);
+
+  it('set only recorded options of the test framework', () => {
+    expect(tests.length).toBeGreaterThan(7);
+    expect(tests.flatMap((f) => unrecordedTestSettings(testModuleSettings(f, readRepoFile(f))).map((m) => `${f}: ${m}`))).toEqual([]);
+  });
+
+  it('make only recorded test-driver calls in the scripts written in them', () => {
+    const files = flakeNixFiles().filter((f) => f.endsWith('/test.nix'));
+    const calls = files.flatMap((f) => stringLiterals(f, readRepoFile(f)).flatMap((s) => driverCalls(s.text, s.line).map((c) => ({ ...c, file: f }))));
+    expect(new Set(calls.map((c) => c.call))).toEqual(new Set(['machine.wait_for_unit', 'machine.wait_until_succeeds', 'machine.succeed', 'machine.fail', 'machine.wait_for_open_port', 'subtest']));
+    expect(files.flatMap((f) => unrecordedDriverCalls(calls.filter((c) => c.file === f)).map((m) => `${f}: ${m}`))).toEqual([]);
+  });
+});
+
+describeIfTools(['nix-instantiate', 'git'])('the generated profile test scripts', () => {
+  jest.setTimeout(60_000);
+
+  it('make only recorded test-driver calls', async () => {
+    for (const name of repoProfiles()) {
+      const expr = `import ./infra/nixos/lib/profile-test-script.nix { profile = (import ./infra/nixos/lib/profiles.nix { profilesDir = ./profiles; }).${name}; }`;
+      const result = await runNix('nix-instantiate', ['--eval', '--strict', '--json', '--expr', expr], { cwd: REPO_ROOT });
+      expect(result.code).toBe(0);
+      const calls = driverCalls(JSON.parse(result.stdout) as string);
+      expect(calls.map((c) => c.call)).toEqual(expect.arrayContaining(['machine.wait_for_unit', 'machine.wait_until_succeeds', 'machine.succeed', 'subtest']));
+      expect({ name, unrecorded: unrecordedDriverCalls(calls) }).toEqual({ name, unrecorded: [] });
+    }
+  });
+
+  it('record every driver call once', () => {
+    const all = Object.values(TEST_DRIVER_API).flatMap((calls) => Object.keys(calls));
+    expect(all.filter((c, i) => all.indexOf(c) !== i)).toEqual([]);
   });
 });

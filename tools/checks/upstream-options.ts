@@ -2,8 +2,10 @@
  * What RAVE's Nix files rely on upstream, each checked against the upstream source that declares
  * it: the nixpkgs and sops-nix options they set or read (VERIFIED_OPTIONS), the systemd units
  * they name (UPSTREAM_UNITS), who reads each secret and with which owner and mode
- * (SECRET_READERS, FILE_ACCESS), and what the NixOS test framework makes read-only
- * (READ_ONLY_IN_TEST_NODES, UPSTREAM_MODULES_IN_TESTS). Without network the flake cannot be
+ * (SECRET_READERS, FILE_ACCESS), what the NixOS test framework makes read-only
+ * (READ_ONLY_IN_TEST_NODES, SET_BY_NIXPKGS_IN_TEST_NODES, UPSTREAM_MODULES_IN_TESTS), and the test
+ * framework's options and test-driver calls the VM tests use (TEST_FRAMEWORK_OPTIONS,
+ * TEST_DRIVER_API). Without network the flake cannot be
  * evaluated against nixpkgs, so this record is the offline guard: a use that is not listed here (a
  * typo, an option upstream renamed, one nobody checked) fails the tests, which name the closest
  * recorded entries. Add an entry only after reading its declaration upstream: nixpkgs' branch
@@ -150,6 +152,9 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'virtualisation.oci-containers.containers.<name>.volumes',
     'virtualisation.oci-containers.containers.<name>.extraOptions',
     'virtualisation.oci-containers.containers.<name>.dependsOn',
+    // nullOr package: loaded (podman load) before the container starts; `image` must name the image
+    // and tag the archive holds, or the image is pulled as usual.
+    'virtualisation.oci-containers.containers.<name>.imageFile',
     'virtualisation.podman.enable',
   ],
   'NixOS/nixpkgs nixos/modules/image/{images,file-options}.nix, virtualisation/{disk-image,disk-size-option}.nix': [
@@ -158,7 +163,16 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'image.modules.<name>.image.efiSupport',
     'image.modules.<name>.virtualisation.diskSize',
   ],
-  'NixOS/nixpkgs nixos/modules/virtualisation/qemu-vm.nix (test nodes)': ['virtualisation.memorySize'],
+  'NixOS/nixpkgs nixos/modules/virtualisation/qemu-vm.nix and disk-size-option.nix (test nodes)': [
+    // MiB.
+    'virtualisation.memorySize',
+    'virtualisation.cores',
+    // MiB (disk-size-option.nix, imported by qemu-vm.nix); the root disk is created sparse at start.
+    'virtualisation.diskSize',
+    // The guest's store from an image built before the VM starts instead of the host's over 9p;
+    // writableStore then defaults to false (it follows mountHostNixStore).
+    'virtualisation.useNixStoreImage',
+  ],
   'Mic92/sops-nix modules/sops/default.nix': [
     'sops.defaultSopsFile',
     'sops.defaultSopsFormat',
@@ -171,6 +185,9 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     // systemd-sysusers or userborn, so RAVE sets it: then sops-install-secrets.service exists and
     // can be ordered after rave-sops-age-key.service.
     'sops.useSystemdActivation',
+    // Default true: checks every sopsFile at evaluation time (builtins.hashFile, pathExists), which
+    // would build a sops file that is itself a build output (the VM tests' fixtures).
+    'sops.validateSopsFiles',
   ],
   'NixOS/nixpkgs nixos/lib/systemd-unit-options.nix, nixos/modules/system/boot/systemd.nix and systemd/tmpfiles.nix; directives: systemd.unit(5), systemd.service(5), systemd.exec(5), systemd.resource-control(5)':
     [
@@ -272,7 +289,16 @@ export const UPSTREAM_UNITS: Record<string, readonly string[]> = {
   // secrets.yml; gitlab-db-config.service (User gitlab) reads initialRootPasswordFile;
   // gitlab-workhorse listens on /run/gitlab/gitlab-workhorse.socket with -listenUmask 0, so nginx
   // may connect.
-  'NixOS/nixpkgs nixos/modules/services/misc/gitlab.nix': ['gitlab.service', 'gitlab-config.service', 'gitlab-db-config.service'],
+  // gitaly, gitlab-workhorse, gitlab (Type=notify: active once Puma is up) and gitlab-sidekiq are
+  // wanted or required by gitlab.target.
+  'NixOS/nixpkgs nixos/modules/services/misc/gitlab.nix': [
+    'gitlab.service',
+    'gitlab-config.service',
+    'gitlab-db-config.service',
+    'gitaly.service',
+    'gitlab-workhorse.service',
+    'gitlab-sidekiq.service',
+  ],
   // User mattermost; EnvironmentFile = services.mattermost.environmentFile, which systemd reads
   // before starting the service.
   'NixOS/nixpkgs nixos/modules/services/web-apps/mattermost.nix': ['mattermost.service'],
@@ -284,6 +310,8 @@ export const UPSTREAM_UNITS: Record<string, readonly string[]> = {
   'NixOS/nixpkgs nixos/modules/services/misc/n8n.nix': ['n8n.service'],
   // User grafana: the $__file{} providers read their files in that process.
   'NixOS/nixpkgs nixos/modules/services/monitoring/grafana.nix': ['grafana.service'],
+  // systemd.services.prometheus, and systemd.services."prometheus-${name}-exporter" for each exporter.
+  'NixOS/nixpkgs nixos/modules/services/monitoring/prometheus/default.nix and exporters.nix': ['prometheus.service', 'prometheus-<name>-exporter.service'],
   // One unit <backend>-<container name> per container, run as root (podman reads --env-file).
   'NixOS/nixpkgs nixos/modules/virtualisation/oci-containers.nix': ['podman-<name>.service'],
   // Defined when sops.useSystemdActivation is set and sops.secrets has regular secrets: wantedBy
@@ -394,7 +422,7 @@ export interface FileAccess {
   /** Mode, owner and group (as `stat -c '%a %U %G'` prints them). */
   mode: string;
   readBy: string;
-  /** `vm-test`: infra/nixos/tests/minimal.nix asserts the mode; otherwise the file and the text in it that sets it. */
+  /** `vm-test`: infra/nixos/configs/test.nix (the base configuration's VM test) asserts the mode; otherwise the file and the text in it that sets it. */
   setBy: 'vm-test' | { file: string; text: string };
 }
 
@@ -446,6 +474,15 @@ export const FILE_ACCESS: readonly FileAccess[] = [
 export const READ_ONLY_IN_TEST_NODES: readonly string[][] = [['nixpkgs'], ['_module', 'args', 'pkgs']];
 
 /**
+ * Options no module of a node may set when its test sets node.pkgsReadOnly = false. Then the nodes
+ * import misc/nixpkgs.nix instead of read-only.nix, the framework sets nixpkgs.system unless
+ * nixpkgs.pkgs is defined (nixos/lib/testing/nodes.nix), and the nodes build pkgs from their own
+ * nixpkgs.* options (nixpkgs' own n8n test, nixos/tests/n8n.nix, sets node.pkgsReadOnly = false).
+ * misc/nixpkgs.nix defines _module.args.pkgs, a raw value that takes one definition.
+ */
+export const SET_BY_NIXPKGS_IN_TEST_NODES: readonly string[][] = [['_module', 'args', 'pkgs']];
+
+/**
  * Modules from outside the repository that the VM tests import, by the import as written, each
  * read upstream: none sets an option of READ_ONLY_IN_TEST_NODES.
  */
@@ -456,3 +493,122 @@ export const UPSTREAM_MODULES_IN_TESTS: Record<string, string> = {
   'modulesPath + "/profiles/qemu-guest.nix"':
     'NixOS/nixpkgs nixos/modules/profiles/qemu-guest.nix: defines boot.initrd.availableKernelModules and boot.initrd.kernelModules only',
 };
+
+/**
+ * Options of the NixOS test framework that the VM tests set beside their nodes (the module given to
+ * pkgs.testers.runNixOSTest, evaluated with nixos/lib/testing/*.nix), and the test options RAVE
+ * declares itself. `<name>` stands for any node name.
+ */
+export const TEST_FRAMEWORK_OPTIONS: Record<string, readonly string[]> = {
+  // name.nix: name (str). nodes.nix: nodes (lazyAttrsOf a NixOS configuration), node.pkgsReadOnly
+  // (bool, default node.pkgs != null; runNixOSTest sets node.pkgs, pkgs/build-support/testers/default.nix).
+  // testScript.nix: testScript (either str (functionTo str); a function gets { nodes }).
+  'NixOS/nixpkgs nixos/lib/testing/{name,nodes,testScript}.nix': ['name', 'nodes.<name>', 'node.pkgsReadOnly', 'testScript'],
+  'RAVE infra/nixos/tests/profile-test-options.nix': ['profileTest.script', 'profileTest.extraScript'],
+};
+
+/**
+ * Test-driver calls the test scripts make: methods of a machine (`machine.<method>(...)`) and the
+ * driver's global functions, each with the parameter names it accepts as keywords. `machine` is the
+ * test's only node (the driver also binds a single node to that name, Driver.test_symbols).
+ */
+export const TEST_DRIVER_API: Record<string, Record<string, readonly string[]>> = {
+  // wait_for_unit(unit, user=None, timeout=900): fails at once on "failed", or "inactive" with no job
+  // pending. wait_until_succeeds(command, timeout=900): retries every second. succeed(*commands,
+  // timeout=None) and fail(*commands, timeout=None). wait_for_open_port(port, addr="localhost", timeout=900).
+  'NixOS/nixpkgs nixos/lib/test-driver/src/test_driver/machine/__init__.py, class BaseMachine': {
+    'machine.wait_for_unit': ['unit', 'user', 'timeout'],
+    'machine.wait_until_succeeds': ['command', 'timeout'],
+    'machine.succeed': ['commands', 'timeout'],
+    'machine.fail': ['commands', 'timeout'],
+    'machine.wait_for_open_port': ['port', 'addr', 'timeout'],
+  },
+  // A context manager that groups the log under a name (Driver.subtest).
+  'NixOS/nixpkgs nixos/lib/test-driver/src/test_driver/driver.py, Driver.test_symbols': { subtest: ['name'] },
+};
+
+export interface DriverCall {
+  line: number;
+  /** `machine.<method>` or the global function's name. */
+  call: string;
+  /** Keyword arguments, when the call's parentheses close within the text. */
+  keywords: string[];
+}
+
+const DRIVER_GLOBALS = ['subtest', 'start_all', 'join_all', 'create_machine', 'polling_condition', 'serial_stdout_on', 'serial_stdout_off', 'retry'];
+
+/** Keyword names at the top level of a Python argument list that starts after `open` (skipping strings). */
+function keywordsFrom(text: string, open: number): string[] | undefined {
+  const keywords: string[] = [];
+  let depth = 1;
+  let quote = '';
+  let last = '(';
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (text.startsWith(quote, i)) {
+        i += quote.length - 1;
+        quote = '';
+      }
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      i += quote.length - 1;
+      last = c;
+      continue;
+    }
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c) && --depth === 0) return keywords;
+    if (depth === 1 && (last === '(' || last === ',')) {
+      const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)/.exec(text.slice(i));
+      if (m) {
+        keywords.push(m[1]);
+        i += m[0].length - 1;
+        last = '=';
+        continue;
+      }
+    }
+    if (!/\s/.test(c)) last = c;
+  }
+  return undefined;
+}
+
+/** The test-driver calls in a test script (or in the text of a Nix string that holds one). */
+export function driverCalls(text: string, firstLine = 1): DriverCall[] {
+  const out: DriverCall[] = [];
+  const lineOf = (i: number) => firstLine + (text.slice(0, i).match(/\n/g) ?? []).length;
+  for (const m of text.matchAll(/\bmachine\.([A-Za-z_]\w*)\s*\(/g)) {
+    const open = (m.index ?? 0) + m[0].length - 1;
+    out.push({ line: lineOf(m.index ?? 0), call: `machine.${m[1]}`, keywords: keywordsFrom(text, open) ?? [] });
+  }
+  for (const m of text.matchAll(new RegExp(`(?<![.\\w])(${DRIVER_GLOBALS.join('|')})\\s*\\(`, 'g'))) {
+    if (/\bdef\s+$/.test(text.slice(0, m.index))) continue;
+    const open = (m.index ?? 0) + m[0].length - 1;
+    out.push({ line: lineOf(m.index ?? 0), call: m[1], keywords: keywordsFrom(text, open) ?? [] });
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
+
+/** Calls of driver functions or keywords that TEST_DRIVER_API does not record. */
+export function unrecordedDriverCalls(calls: readonly DriverCall[], api = TEST_DRIVER_API): string[] {
+  const known = Object.assign({}, ...Object.values(api)) as Record<string, readonly string[]>;
+  const out: string[] = [];
+  for (const c of calls) {
+    const params = known[c.call];
+    if (!params) out.push(`line ${c.line}: ${c.call} is not a recorded test-driver call; recorded: ${Object.keys(known).sort().join(', ')}`);
+    else for (const k of c.keywords) if (!params.includes(k)) out.push(`line ${c.line}: ${c.call} has no parameter ${k} (recorded: ${params.join(', ')})`);
+  }
+  return out;
+}
+
+/** Settings of a test module (testModuleSettings) that TEST_FRAMEWORK_OPTIONS does not record. */
+export function unrecordedTestSettings(settings: readonly { path: string[]; line: number }[], record = TEST_FRAMEWORK_OPTIONS): string[] {
+  const patterns = Object.values(record)
+    .flat()
+    .map((p) => p.split('.'));
+  return settings
+    .filter((s) => !patterns.some((p) => matches(p, s.path)))
+    .map((s) => `line ${s.line}: ${s.path.join('.')} is not a recorded option of the NixOS test framework; check nixos/lib/testing/ upstream, then record it in TEST_FRAMEWORK_OPTIONS (tools/checks/upstream-options.ts).`);
+}

@@ -2,7 +2,7 @@
 # behind nginx on its own host name (default penpot.<services.rave.hostName>): Penpot's supported
 # deployment owns the site root, so its profile.json path (default /penpot/) redirects there.
 # nixpkgs has no Penpot module, so the images are pulled on first start (the guest needs network
-# then); pin them by tag or digest.
+# then; imageFiles loads them from archives instead, as the VM tests do); pin them by tag or digest.
 # PostgreSQL over TCP as role "penpot" (password set at boot from databasePasswordFile); Valkey local.
 # The containers' secrets reach them through an environment file written at boot from the *File
 # inputs into /run/penpot (root only), never through the Nix store or a command line.
@@ -71,6 +71,16 @@ in
       type = lib.types.str;
       default = "/run/secrets/penpot/secret-key";
       description = "File with PENPOT_SECRET_KEY (default: sops secret penpot/secret-key).";
+    };
+    imageFiles = lib.mkOption {
+      type = lib.types.attrsOf lib.types.package;
+      default = { };
+      example = lib.literalExpression ''{ frontend = pkgs.dockerTools.pullImage { imageName = "penpotapp/frontend"; ... }; }'';
+      description = ''
+        Image archives to load instead of pulling, by container (backend, exporter, frontend). Each
+        must hold the image the container runs (docker.io/penpotapp/<name>:<version>). The VM tests
+        set them: a test VM has no network.
+      '';
     };
     useSops = lib.mkOption {
       type = lib.types.bool;
@@ -148,6 +158,7 @@ in
     virtualisation.oci-containers.containers = {
       penpot-backend = {
         image = "docker.io/penpotapp/backend:${cfg.version}";
+        imageFile = cfg.imageFiles.backend or null;
         environment = common // {
           PENPOT_DATABASE_URI = "postgresql://127.0.0.1:5432/penpot";
           PENPOT_DATABASE_USERNAME = "penpot";
@@ -165,6 +176,7 @@ in
       };
       penpot-exporter = {
         image = "docker.io/penpotapp/exporter:${cfg.version}";
+        imageFile = cfg.imageFiles.exporter or null;
         environment = common // {
           # The exporter renders pages from the frontend directly, as in Penpot's own compose file.
           PENPOT_PUBLIC_URI = "http://127.0.0.1:${toString cfg.frontendPort}";
@@ -178,6 +190,7 @@ in
       };
       penpot-frontend = {
         image = "docker.io/penpotapp/frontend:${cfg.version}";
+        imageFile = cfg.imageFiles.frontend or null;
         environment = common // {
           PENPOT_BACKEND_URI = "http://127.0.0.1:6060";
           PENPOT_EXPORTER_URI = "http://127.0.0.1:6061";

@@ -1,12 +1,13 @@
-# Boots base.nix with the production profile's metadata and every optional service off, and checks
-# that PostgreSQL, nginx and HTTPS (with the self-signed certificate generated at first boot) are
-# alive, that the files nginx reads have the right owners and modes, and that the welcome dashboard
-# lists only what is enabled.
+# The fast smoke test of the base configuration, run once for all profiles: checks.<system>.module-configs
+# (also checks.<system>.minimal-test). Boots base.nix with the production profile's metadata and every
+# optional service off, and checks that PostgreSQL, nginx and HTTPS (with the self-signed certificate
+# generated at first boot) are alive, that the files nginx reads have the right owners and modes, and
+# that the welcome dashboard lists only what is enabled.
 # The node imports base.nix, not profiles/production/profile.nix: runNixOSTest hands the node a
 # read-only pkgs (node.pkgs, so node.pkgsReadOnly), and the profile's configs/nixpkgs.nix would define
-# nixpkgs.config. tools/checks/test-nodes.spec.ts keeps every nixpkgs.* definition out of this file's
-# imports.
-# Run: nix build .#checks.x86_64-linux.minimal-test  (or: npx nx run production:vm-test)
+# nixpkgs.config. tools/checks/test-nodes.spec.ts keeps every nixpkgs.* definition out of the imports
+# of a test whose pkgs is read-only.
+# Run: nix build .#checks.x86_64-linux.module-configs
 { pkgs, sopsModule }:
 pkgs.testers.runNixOSTest {
   name = "rave-minimal";
@@ -19,7 +20,7 @@ pkgs.testers.runNixOSTest {
     {
       imports = [
         sopsModule
-        ../configs/base.nix
+        ./base.nix
       ];
       # The services.rave.<service>.enable options default to off; the metadata says so too, so the
       # dashboard agrees with what runs.
