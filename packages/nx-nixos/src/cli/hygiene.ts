@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readInsideWorkspace } from '../checks/hygiene/fs-errors';
 import { git } from '../git/git';
+import { parseJsonQuietly } from '../report/json-syntax';
 import type { CliCommand } from './main';
 
 const HELP = `Usage: nx-nixos hygiene [DIR] [options]
@@ -13,7 +15,7 @@ Options of the @rave/nx-nixos plugin in DIR/nx.json ("hygiene": {...}) apply; fl
 
 Options:
   --format FORMAT        text | json | sarif | github (default: text)
-  --output FILE          write the report to FILE atomically; print a summary instead
+  --output FILE          write the report to FILE (inside the repository) atomically; print a summary instead
   --allowlist FILE       JSON allowlist of accepted findings, relative to DIR
   --fail-level LEVEL     error | warning | note: lowest severity that fails (default: error)
   --base-ref REF         budget for files added since REF (size/large-new), e.g. origin/main
@@ -26,16 +28,13 @@ Options:
 Exit codes: 0 no findings at the fail level, 1 findings, 2 the check could not run.
 As a pre-commit hook (.git/hooks/pre-commit):  exec npx nx-nixos hygiene --tracked-only`;
 
-/** The options of the @rave/nx-nixos entry in nx.json, when there is one. */
+/** The options of the @rave/nx-nixos entry in nx.json, when there is one (read as a regular file inside the repository). */
 function pluginOptions(root: string): Record<string, unknown> {
+  const text = readInsideWorkspace(root, 'nx.json', 16 * 1024 * 1024);
+  if (text === undefined) return {};
   const file = join(root, 'nx.json');
-  if (!existsSync(file)) return {};
-  let nx: { plugins?: unknown[] };
-  try {
-    nx = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message}).`);
-  }
+  const nx = parseJsonQuietly(text, file) as { plugins?: unknown[] } | null;
+  if (nx === null || typeof nx !== 'object' || (nx.plugins !== undefined && !Array.isArray(nx.plugins))) throw new Error(`${file}: expected an object whose "plugins" is a list.`);
   for (const entry of nx.plugins ?? []) {
     if (entry && typeof entry === 'object' && (entry as { plugin?: string }).plugin === '@rave/nx-nixos') {
       const options = (entry as { options?: Record<string, unknown> }).options ?? {};

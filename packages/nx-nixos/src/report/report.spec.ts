@@ -1,4 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { applyAllowlist } from './allowlist';
+import { loadAllowlistFile, parseAllowlist } from './allowlist-file';
+import { jsonSyntaxError, parseJsonQuietly } from './json-syntax';
 import { contentHash, exitCodeFor, maskSecret, type Finding } from './finding';
 import { formatGithubAnnotation, formatReport } from './format';
 import { junitXml } from './junit';
@@ -102,5 +108,35 @@ describe('junitXml', () => {
     expect(xml).toContain('<testcase classname="dev" name="minimal&lt;test&gt;" time="2.000">');
     expect(xml).toContain('<failure message="builder for x failed">got &quot;500&quot; &amp;  more</failure>');
     expect(xml).toContain('<system-out>up to date (derivation unchanged)</system-out>');
+  });
+});
+
+describe('reading JSON without quoting it', () => {
+  it('says where and why a text is not JSON, in its own words', () => {
+    for (const text of ['[]', '{"a": [1, -2.5e3, true, null, "x\\u00e9"]}', ' "s" ']) expect([text, jsonSyntaxError(text)]).toEqual([text, undefined]);
+    expect(jsonSyntaxError('root:x:0:0:SECRET')).toEqual({ line: 1, column: 1, reason: 'expected a value (a string, number, object, array, true, false or null)' });
+    expect(jsonSyntaxError('[\n  {"a": 1,}\n]')).toEqual({ line: 2, column: 11, reason: 'expected a double-quoted property name (no trailing comma)' });
+    expect(jsonSyntaxError('{"a" 1}')).toMatchObject({ column: 6, reason: "expected ':' after a property name" });
+    expect(jsonSyntaxError('["abc')).toMatchObject({ reason: 'an unterminated string' });
+    expect(jsonSyntaxError('[1]x')).toMatchObject({ column: 4, reason: 'unexpected content after the JSON value' });
+    expect(() => parseJsonQuietly('{"token": "SECRET-VALUE" oops}', 'a.json')).toThrow('a.json: not valid JSON at line 1, column 26: expected \',\' or \'}\'.');
+    expect(() => parseJsonQuietly('SECRET-VALUE', 'a.json')).not.toThrow(/SECRET/);
+  });
+
+  it('allowlist files: errors name the file and the place, never the content; FIFOs and devices are not read', () => {
+    expect(() => parseAllowlist('[{"rule": "r", "path": "p", "hash": "*", "reason": "TOKEN-123"} x]', 'allow.json')).toThrow(/^allow\.json: not valid JSON at line 1, column \d+: expected ',' or '\]'\.$/);
+    expect(() => parseAllowlist('[{"rule": "r"}]', 'allow.json')).toThrow('allow.json: 0.path: Invalid input: expected string, received undefined.');
+    const dir = mkdtempSync(join(tmpdir(), 'allowlist-'));
+    try {
+      writeFileSync(join(dir, 'bad.json'), 'SECRET-IN-FILE');
+      expect(() => loadAllowlistFile(join(dir, 'bad.json'))).toThrow(/bad\.json: not valid JSON at line 1, column 1/);
+      expect(() => loadAllowlistFile(join(dir, 'bad.json'))).not.toThrow(/SECRET/);
+      spawnSync('mkfifo', [join(dir, 'fifo')]);
+      expect(() => loadAllowlistFile(join(dir, 'fifo'))).toThrow(/fifo: cannot read the allowlist: is not a regular file/);
+      expect(() => loadAllowlistFile('/dev/zero')).toThrow('/dev/zero: cannot read the allowlist: is not a regular file.');
+      expect(() => loadAllowlistFile(join(dir, 'none.json'))).toThrow(/none\.json: cannot read the allowlist: no such file \(ENOENT\)\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,7 +17,7 @@ export const hygieneOptionsSchema = z
     profileRoot: relativePath.optional(),
     profilePaths: z.array(z.string().min(1)).default([]),
     format: z.enum(REPORT_FORMATS).default('text'),
-    /** Report file (relative to the workspace root, or absolute); written atomically. */
+    /** Report file, relative to the workspace root (an absolute path must lie inside it too); written atomically. */
     output: z.string().min(1).optional(),
     failLevel: severity.default('error'),
     allowlist: relativePath.optional(),

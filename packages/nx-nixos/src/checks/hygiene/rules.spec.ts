@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifactFinding, imageFinding, imageKind, isLfsPointer, sizeFindings } from './files';
 import { checkNixPlaintext, isSecretName } from './nix';
+import { bytesPathspec, gitPath, parseGitPathLines, shellQuoteBytes, unquoteGitPath } from './paths';
+import { redactSecrets } from './redact';
 import { parseHygieneOptions } from './options';
 import { HYGIENE_RULE_IDS } from './rules';
 import { checkSopsFile, sopsRuleMatches } from './sops';
@@ -109,6 +111,37 @@ describe('secret/nix-plaintext', () => {
     expect(checkNixPlaintext('hosts/clean.nix', fixture('nix/clean.nix'))).toEqual([]);
   });
 
+  it('reads Nix as Nix: comments after code, comment markers in strings, interpolations, defaults and wrappers', () => {
+    const text = [
+      '{ password ? "default-pw-12", ... }:',
+      '{',
+      '  a.password = "code-pw-12"; # b.password = "commented-pw-12";',
+      '  c.description = "/* not a comment */"; d.secret = "after-marker-12";',
+      '  e.token = "${pkgs.hello}/token";',
+      "  f.token = ''",
+      "    multi ${x} line",
+      "  '';",
+      '  g.password = lib.mkForce "forced-pw-12";',
+      '  h.password = ("paren-pw-12");',
+      '  i.passwordFile = "/etc/pw";',
+      '  j = x: x == "password"; k.psk = "wifi-psk-12";',
+      '  /* l.password = "block-commented-12";',
+      '     */ m.apiKey = "after-block-12";',
+      '}',
+    ].join('\n');
+    const findings = checkNixPlaintext('a.nix', text);
+    expect(findings.map((f) => `${f.line}:${f.column} ${f.subject!.split(' = ')[0]}`)).toEqual([
+      '1:14 password',
+      '3:16 a.password',
+      '4:53 d.secret',
+      '9:28 g.password',
+      '10:17 h.password',
+      '12:35 k.psk',
+      '14:20 m.apiKey',
+    ]);
+    expect(JSON.stringify(findings)).not.toMatch(/-12/);
+  });
+
   it('knows which names hold credentials', () => {
     for (const name of ['password', 'initialPassword', 'hashedPassword', 'dbPassword', 'db-password', 'admin_password', 'clientSecret', 'secret', 'accessToken', 'psk', 'apiKey', 'secret_key'])
       expect([name, isSecretName(name)]).toEqual([name, true]);
@@ -143,7 +176,7 @@ describe('SOPS', () => {
   it('matches files against .sops.yaml creation_rules and explains a bad regex', () => {
     const sopsYaml = 'creation_rules:\n  - path_regex: (^|/)config/secrets\\.yaml$\n  - path_regex: ^secrets/.*\\.ya?ml$\n    age: age1x\n';
     expect(sopsRuleMatches(sopsYaml, ['config/secrets.yaml', 'secrets/a.yml', 'docs/secrets.yaml.md', '.sops.yaml', 'secrets/b.json'])).toEqual(['config/secrets.yaml', 'secrets/a.yml']);
-    expect(() => sopsRuleMatches('creation_rules:\n  - path_regex: "(["\n', ['a'])).toThrow(/\.sops\.yaml: creation_rules\[0\]\.path_regex: Invalid regular expression/);
+    expect(() => sopsRuleMatches('creation_rules:\n  - path_regex: "(["\n', ['a'])).toThrow(/\.sops\.yaml: creation_rules\[0\]\.path_regex: not a regular expression sops accepts \(RE2\): missing closing \]/);
   });
 });
 
@@ -204,5 +237,31 @@ describe('options', () => {
     expect(() => parseHygieneOptions({ rules: { 'secret/token': 'loud' } })).toThrow('"rules.secret/token": expected "error", "warning", "note" or "off"');
     expect(() => parseHygieneOptions({ artifactsDir: '../x' })).toThrow('"artifactsDir": must be a path relative to the workspace root');
     expect(() => parseHygieneOptions({ sopsfiles: [] })).toThrow('unknown option(s) "sopsfiles"');
+  });
+});
+
+describe('masking what findings quote', () => {
+  const token = 'gh' + 'p_KwVJ7faC9qEwjky40UVsWmflzdE1F8ResqED';
+
+  it('masks token formats, credential assignments and long random runs; leaves words, paths and masked text alone', () => {
+    const line = `see legacy/archive/x token ${token}, DB_PASSWORD=Hunter2-Plain, key ${'q7VtR2xLm9Pz' + 'W4kJ8sNc3YbH6dFa1GeU5oQi'} https://u:${'Pa55w0rd-x'}@db.invalid/`;
+    const masked = redactSecrets(line);
+    for (const secret of [token, 'Hunter2-Plain', 'q7VtR2xLm9PzW4kJ8sNc3YbH6dFa1GeU5oQi', 'Pa55w0rd-x']) expect(masked).not.toContain(secret);
+    expect(masked).toMatch(/^see legacy\/archive\/x token ghp\*+\w{3}, DB_PASSWORD=Hu\*+in/);
+    expect(redactSecrets(masked)).toBe(masked);
+    for (const plain of ['Run legacy/archive/build.sh first.', 'users.users.root.initialPassword = "********"', 'n8n.db-password: hu************xt', 'commit 4d7a4d7a4d7a4d7a4d7a4d7a4d7a4d7a is plain hex? no: masked'])
+      expect([plain, redactSecrets(plain) === plain]).toEqual([plain, !plain.startsWith('commit')]);
+  });
+});
+
+describe('file names as Git stores them', () => {
+  it("decodes Git's quoted names to bytes and prints odd bytes escaped", () => {
+    expect(unquoteGitPath('"bad\\377name.txt"')).toEqual(Buffer.concat([Buffer.from('bad'), Buffer.from([0xff]), Buffer.from('name.txt')]));
+    expect(unquoteGitPath('"caf\\303\\251 \\"q\\" \\\\ \\t"').toString('utf8')).toBe('café "q" \\ \t');
+    expect(gitPath(Buffer.from('café/ünïcode.md'))).toEqual({ name: 'café/ünïcode.md' });
+    expect(gitPath(Buffer.from([0x61, 0xff, 0x0a, 0x1b, 0x5c, 0xc3, 0x28]))).toEqual({ name: 'a\\xff\\n\\x1b\\\\\\xc3(', raw: Buffer.from([0x61, 0xff, 0x0a, 0x1b, 0x5c, 0xc3, 0x28]) });
+    expect(parseGitPathLines('plain.txt\n"\\376image.qcow2"\n').map((p) => p.name)).toEqual(['plain.txt', '\\xfeimage.qcow2']);
+    expect(shellQuoteBytes(Buffer.from([0xfe, 0x27, 0x61]))).toBe("$'\\xfe\\x27a'");
+    expect(bytesPathspec(Buffer.from([0x61, 0x2a, 0xff, 0x62]))).toBe(':(glob)a\\*?b');
   });
 });

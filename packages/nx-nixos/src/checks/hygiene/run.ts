@@ -1,12 +1,22 @@
-import { isAbsolute, join, relative } from 'node:path';
+import { lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
-import { loadAllowlistFile } from '../../report/allowlist-file';
+import { MAX_ALLOWLIST_BYTES, parseAllowlist } from '../../report/allowlist-file';
 import { exitCodeFor, type Finding } from '../../report/finding';
 import { formatReport, formatText } from '../../report/format';
+import type { ReportFormat } from '../../report/format';
+import { describeFsError, readInsideWorkspace } from './fs-errors';
 import { parseHygieneOptions, type HygieneOptions } from './options';
 import { HYGIENE_RULES } from './rules';
 import { scanRepository } from './scan';
+
+/** The allowlist, read as a regular file inside the workspace (never through a link out of it). */
+function readAllowlist(root: string, file: string): AllowlistEntry[] {
+  const text = readInsideWorkspace(root, file, MAX_ALLOWLIST_BYTES);
+  if (text === undefined) throw new Error(`${file}: cannot read the allowlist: no such file (paths are relative to the workspace root).`);
+  return parseAllowlist(text, file);
+}
 
 export const HYGIENE_TOOL = { name: 'nx-nixos hygiene', version: '0.1.0', rules: HYGIENE_RULES };
 
@@ -22,14 +32,52 @@ export interface HygieneRun {
   files: number;
 }
 
+const EXTENSIONS: Record<ReportFormat, string> = { text: 'txt', json: 'json', sarif: 'sarif', github: 'txt' };
+
+/**
+ * Where the report goes: the path resolved (relative to the workspace root), through the folders that
+ * exist, to a place inside the workspace; not a folder, not a FIFO or device. Returns the real path and
+ * the path to show (workspace-relative).
+ */
+export function reportTarget(root: string, output: string, format: ReportFormat): { path: string; shown: string } {
+  const realRoot = realpathSync(root);
+  let existing = resolve(root, output);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      existing = realpathSync(existing);
+      break;
+    } catch {
+      if (dirname(existing) === existing) break;
+      rest.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+  }
+  const path = join(existing, ...rest);
+  const rel = relative(realRoot, path);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw new Error(`output ${output}: lies outside the workspace (${path} is not under ${realRoot}); write the report inside it, e.g. artifacts/hygiene.${EXTENSIONS[format]}.`);
+  const shown = rel.split(sep).join('/') || '.';
+  let kind: 'folder' | 'special' | undefined;
+  try {
+    const stat = lstatSync(path);
+    if (stat.isDirectory()) kind = 'folder';
+    else if (!stat.isFile() && !stat.isSymbolicLink()) kind = 'special';
+  } catch {
+    // Not there yet: it is created.
+  }
+  if (kind === 'folder') throw new Error(`output ${shown}: is a folder; give a file path, e.g. ${shown}/hygiene.${EXTENSIONS[format]}.`);
+  if (kind === 'special') throw new Error(`output ${shown}: is not a regular file (a FIFO, socket or device); give a file path.`);
+  return { path, shown };
+}
+
 /** Scans, applies the allowlist, formats and writes the report: what the executor and the CLI share. */
 export function runHygiene(root: string, input: unknown): HygieneRun {
   const options: HygieneOptions = parseHygieneOptions(input);
-  const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlistFile(join(root, options.allowlist)) : [];
-  const target = options.output && (isAbsolute(options.output) ? options.output : join(root, options.output));
-  const reportPath = target && relative(root, target).split('\\').join('/');
+  const allowlist: AllowlistEntry[] = options.allowlist ? readAllowlist(root, options.allowlist) : [];
+  const target = options.output === undefined ? undefined : reportTarget(root, options.output, options.format);
   // The report of the last run quotes findings; it is not itself a finding.
-  const scanOptions = reportPath && !reportPath.startsWith('..') ? { ...options, exclude: [...options.exclude, reportPath] } : options;
+  const scanOptions = target ? { ...options, exclude: [...options.exclude, target.shown] } : options;
   const scan = scanRepository(root, scanOptions);
   const { kept, suppressed, unused } = applyAllowlist(scan.findings, allowlist);
   const messages = [...scan.notes];
@@ -42,7 +90,11 @@ export function runHygiene(root: string, input: unknown): HygieneRun {
   const report = formatReport(options.format, kept, HYGIENE_TOOL);
   let stdout = report;
   if (target) {
-    writeFileAtomic(target, report);
+    try {
+      writeFileAtomic(target.path, report);
+    } catch (e) {
+      throw new Error(describeFsError(e, target.shown, 'write the report to'));
+    }
     const summary = formatText(kept).trimEnd().split('\n').pop();
     stdout = `${kept.length ? summary : 'No findings.'} ${options.format} report written to ${options.output}.\n`;
   }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { extname, join } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { createFileChecker, type FileScanContext, type FileScanResult, type FileState } from './scan-files';
+import { createFileChecker, emptyResult, type FileScanContext, type FileScanResult, type FileState } from './scan-files';
 
 export interface ThreadTuning {
   /** Below this many files per thread a worker costs more to start than it saves. */
@@ -35,7 +35,7 @@ export function checkChunks({ ctx, files, states, shared, chunkFiles }: Omit<Wor
   const chunks = Math.ceil(states.length / chunkFiles);
   const results: ChunkResults = [];
   for (let c = Atomics.add(counter, 0, 1); c < chunks; c = Atomics.add(counter, 0, 1)) {
-    const out: FileScanResult = { findings: [], textFiles: 0, missing: [] };
+    const out = emptyResult();
     for (let i = c * chunkFiles; i < Math.min((c + 1) * chunkFiles, states.length); i++) check(list[i], states[i] as FileState, out);
     results.push([c, out]);
   }
@@ -90,14 +90,15 @@ export function checkFiles(ctx: FileScanContext, files: string[], states: Uint8A
     const answer = receiveMessageOnPort(port)?.message as { chunks?: ChunkResults; error?: string } | undefined;
     port.close();
     if (!answer?.chunks) throw new Error(`hygiene: a worker thread failed: ${answer?.error ?? 'it gave no answer'}`);
-    results.push(...answer.chunks);
+    for (const chunk of answer.chunks) results.push(chunk);
   }
   results.sort((a, b) => a[0] - b[0]);
-  const merged: FileScanResult = { findings: [], textFiles: 0, missing: [] };
+  const merged = emptyResult();
   for (const [, r] of results) {
-    merged.findings.push(...r.findings);
+    for (const finding of r.findings) merged.findings.push(finding);
     merged.textFiles += r.textFiles;
-    merged.missing.push(...r.missing);
+    for (const file of r.missing) merged.missing.push(file);
+    for (const skipped of r.skipped) merged.skipped.push(skipped);
   }
   return merged;
 }

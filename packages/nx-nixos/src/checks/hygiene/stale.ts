@@ -24,10 +24,18 @@ export function checkLegacyReferences(file: string, text: string, folders: reado
   if (folders.some((f) => file.startsWith(`${f.replace(/\/+$/, '')}/`))) return [];
   let at: ReturnType<typeof positions> | undefined;
   const findings: Finding[] = [];
+  // The line of the last match: many matches on one long line must not each search for its end.
+  let lineEnd = -1;
+  let lineText = '';
   for (const match of text.matchAll(matcher)) {
     at ??= positions(text);
     const { line, column } = at(match.index);
-    const lineText = text.slice(match.index - column + 1).split('\n', 1)[0].trim();
+    if (match.index > lineEnd) {
+      lineEnd = text.indexOf('\n', match.index);
+      if (lineEnd === -1) lineEnd = text.length;
+      const start = match.index - column + 1;
+      lineText = text.slice(start, Math.min(lineEnd, start + 4096)).trim();
+    }
     findings.push({
       rule: 'stale/legacy-reference',
       severity: HYGIENE_RULE_TABLE['stale/legacy-reference'].severity,

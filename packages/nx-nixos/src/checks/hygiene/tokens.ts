@@ -37,6 +37,8 @@ interface TokenFormat {
   group?: number;
   /** Values that are documented examples or placeholders, not credentials. */
   ignore?: (value: string) => boolean;
+  /** The exact form a match must have, tested on the match alone (anchored, so linear). */
+  shape?: RegExp;
 }
 
 const PLACEHOLDER_PASSWORD = /^(\$|\{|<|%|\*+$|x+$|\.\.\.|password$|passwd$|pass$|pwd$|secret$|token$|changeme$)/i;
@@ -44,14 +46,15 @@ const PLACEHOLDER_PASSWORD = /^(\$|\{|<|%|\*+$|x+$|\.\.\.|password$|passwd$|pass
 /** Well-known credential formats (the ones secretlint's recommended preset and GitHub secret scanning know best). */
 export const TOKEN_FORMATS: readonly TokenFormat[] = [
   { name: 'AWS access key id', pattern: /\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b/g, group: 1, ignore: (v) => v.endsWith('EXAMPLE') },
-  { name: 'AWS secret access key', pattern: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi, group: 1, ignore: (v) => v.includes('EXAMPLEKEY') },
+  { name: 'AWS secret access key', pattern: /aws_?secret_?access_?key["']?[ \t]{0,16}[:=][ \t]{0,16}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi, group: 1, ignore: (v) => v.includes('EXAMPLEKEY') },
   { name: 'GitHub token', pattern: /\b(gh[pousr]_[A-Za-z0-9]{36})\b/g, group: 1 },
   { name: 'GitHub fine-grained token', pattern: /\b(github_pat_[A-Za-z0-9_]{82})\b/g, group: 1 },
   { name: 'GitLab token', pattern: /\b(gl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,})/g, group: 1 },
   { name: 'Slack token', pattern: /\b(xox[abposr]-[0-9A-Za-z-]{10,})/g, group: 1 },
   { name: 'Slack webhook', pattern: /(https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]{20,})/g, group: 1 },
   { name: 'npm token', pattern: /\b(npm_[A-Za-z0-9]{36})\b/g, group: 1 },
-  { name: 'OpenAI API key', pattern: /\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})/g, group: 1 },
+  // The whole run of key characters, then its shape: one unbounded run before a marker would be retried from every "sk-".
+  { name: 'OpenAI API key', pattern: /\b(sk-[A-Za-z0-9_-]{20,})/g, group: 1, shape: /^sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}$/ },
   { name: 'Anthropic API key', pattern: /\b(sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,})/g, group: 1 },
   { name: 'Google API key', pattern: /\b(AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])/g, group: 1 },
   { name: 'Stripe secret key', pattern: /\b((?:sk|rk)_live_[0-9A-Za-z]{24,})/g, group: 1 },
@@ -66,7 +69,7 @@ export const TOKEN_FORMATS: readonly TokenFormat[] = [
 ];
 
 /** Cheap pre-filter shared by every format: one scan of the text before the specific patterns run. */
-const TOKEN_HINT = /AKIA|ASIA|ABIA|ACCA|aws_?secret|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt|oas)-|xox[abposr]-|hooks\.slack|npm_|sk-|AIza|_live_|SG\.|AGE-SECRET-KEY-|:\/\/[^\s@/]*:[^\s@/]*@/i;
+const TOKEN_HINT = /AKIA|ASIA|ABIA|ACCA|aws_?secret|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt|oas)-|xox[abposr]-|hooks\.slack|npm_|sk-|AIza|_live_|SG\.|AGE-SECRET-KEY-|:\/\/[^\s:@/'"`<>]{1,64}:[^\s:@/'"`<>]{1,128}@/i;
 
 /** secret/token: credentials in well-known formats. */
 export function checkTokens(file: string, text: string): Finding[] {
@@ -76,6 +79,7 @@ export function checkTokens(file: string, text: string): Finding[] {
   for (const format of TOKEN_FORMATS) {
     for (const match of text.matchAll(format.pattern)) {
       const value = match[format.group ?? 0];
+      if (format.shape && !format.shape.test(value)) continue;
       if (format.ignore?.(value) || (format.name !== 'password in a URL' && looksLikePlaceholder(value))) continue;
       at ??= positions(text);
       const { line, column } = at(match.index + match[0].indexOf(value));

@@ -83,6 +83,13 @@ describeIfTools(['git'])('hygiene through real nx in a temporary workspace', () 
     );
   });
 
+  it('16: an --output that is a folder fails the target with a sentence, not EISDIR', () => {
+    const run = ws.nx(['run', 'repo:hygiene', '--output=artifacts']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('hygiene: output artifacts: is a folder; give a file path, e.g. artifacts/hygiene.txt.');
+    expect(run.output).not.toContain('EISDIR');
+  });
+
   it('<profile>:hygiene checks the profile and the Nix files it reads, and is cached until one changes', () => {
     const first = ws.nx(['run', 'development:hygiene']);
     expect(first.code).not.toBe(0);
