@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isGitRepository, untrackedFiles } from '../git/git';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
 import type { Profile } from '../profile/schema';
 import { nixBuild, type NixBuildResult } from './build';
+import { runNix } from './command';
 import { pushToCache, sharingArgs, type NixSharingOptions, type PushResult } from './copy';
 import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
@@ -17,6 +18,11 @@ export const outLinkPath = (workspaceRoot: string, profile: string) => join(imag
 export const buildLogPath = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'logs', profile, 'build-image.log');
 
 const storePath = z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, 'must be a /nix/store path');
+/** A file of the image: QEMU reads it, so it must not lead out of the store path. */
+const fileInside = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside storePath (no leading "/", no "..")');
 
 /** artifacts/images/<profile>/manifest.json: a small, portable record of a built image (no workspace paths). */
 export const imageManifestSchema = z
@@ -26,9 +32,9 @@ export const imageManifestSchema = z
     installable: z.string().describe('Flake output attribute path, e.g. packages.x86_64-linux.development.'),
     storePath,
     drvPath: storePath,
-    image: z.union([
-      z.object({ kind: z.literal('disk'), format: z.enum(['qcow2', 'raw']), file: z.string() }),
-      z.object({ kind: z.literal('kernel'), kernel: z.string(), initrd: z.string(), cmdline: z.string() }),
+    image: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('disk'), format: z.enum(['qcow2', 'raw']), file: fileInside }),
+      z.object({ kind: z.literal('kernel'), kernel: fileInside, initrd: fileInside, cmdline: z.string() }),
     ]),
     sizeBytes: z.number().int().nonnegative(),
     nixVersion: z.string(),
@@ -63,9 +69,80 @@ export function readImageManifest(workspaceRoot: string, profile: string): Image
 
 /** The files of an image inside its store path. */
 export function imageFiles(manifest: Pick<ImageManifest, 'storePath' | 'image'>): string[] {
-  const { image } = manifest;
-  const files = image.kind === 'disk' ? [image.file] : [image.kernel, image.initrd];
-  return files.map((f) => join(manifest.storePath, f));
+  return namedFiles(manifest.image).map(([, f]) => join(manifest.storePath, f));
+}
+
+const namedFiles = (image: ImageManifest['image']): [string, string][] =>
+  image.kind === 'disk' ? [['file', image.file]] : [['kernel', image.kernel], ['initrd', image.initrd]];
+
+/** What is wrong with the files an image names: missing, not a file, or (through a symlink) outside its store path. */
+export function imageFileProblems(manifest: Pick<ImageManifest, 'storePath' | 'image'>): string[] {
+  const root = realpathSync(manifest.storePath);
+  return namedFiles(manifest.image).flatMap(([field, file]) => {
+    let real: string;
+    try {
+      real = realpathSync(join(manifest.storePath, file));
+    } catch {
+      return [`image.${field}: ${file} does not exist in ${manifest.storePath}`];
+    }
+    if (!real.startsWith(`${root}/`)) return [`image.${field}: ${file} leads to ${real}, outside ${manifest.storePath}`];
+    if (!statSync(real).isFile()) return [`image.${field}: ${file} is not a file`];
+    return [];
+  });
+}
+
+const manifestFile = (profile: string) => `artifacts/images/${profile}/manifest.json`;
+const rebuildHint = (profile: string) => `Rebuild the image: npx nx run ${profile}:build-image --skip-nx-cache`;
+
+/** The image fields of the manifest that differ from profile.json (edited since the image was built). */
+export function outdatedImageFields(manifest: ImageManifest, profile: Profile): string[] {
+  const wanted: Record<string, unknown> = { installable: installableFor(profile), 'image.kind': profile.image.kind };
+  const actual: Record<string, unknown> = { installable: manifest.installable, 'image.kind': manifest.image.kind };
+  if (profile.image.kind === manifest.image.kind) {
+    const pick = (image: Record<string, unknown>, prefix: string, into: Record<string, unknown>) => {
+      for (const key of profile.image.kind === 'disk' ? ['format', 'file'] : ['kernel', 'initrd', 'cmdline']) into[`${prefix}${key}`] = image[key];
+    };
+    pick(profile.image, 'image.', wanted);
+    pick(manifest.image, 'image.', actual);
+  }
+  return Object.keys(wanted)
+    .filter((k) => wanted[k] !== actual[k])
+    .map((k) => `${k} is ${JSON.stringify(actual[k])} in the manifest, ${JSON.stringify(wanted[k])} now`);
+}
+
+/** Which derivation built a store path, as the store records it: its outputs, or the path's deriver. */
+async function isOutputOf(path: string, drvPath: string): Promise<boolean | undefined> {
+  const outputs = await runNix('nix-store', ['--query', '--outputs', drvPath]);
+  if (outputs.code === 0) return outputs.stdout.split('\n').includes(path);
+  const deriver = await runNix('nix-store', ['--query', '--deriver', path]);
+  const recorded = deriver.stdout.trim();
+  return deriver.code === 0 && recorded !== 'unknown-deriver' ? recorded === drvPath : undefined;
+}
+
+/** The manifest is this profile's and describes the image profile.json asks for now. */
+export function assertManifestIsCurrent(manifest: ImageManifest, profile: Profile, profileDir = `profiles/${profile.name}`): void {
+  if (manifest.profile !== profile.name)
+    throw new Error(`${manifestFile(profile.name)} describes the image of profile "${manifest.profile}", not "${profile.name}". ${rebuildHint(profile.name)}`);
+  const outdated = outdatedImageFields(manifest, profile);
+  if (outdated.length)
+    throw new Error(`The image of ${profile.name} is out of date: ${profileDir}/profile.json changed since it was built (${outdated.join('; ')}). ${rebuildHint(profile.name)}`);
+}
+
+/**
+ * Checks a manifest (which may come from a shared Nx cache) against the local store before anything boots it
+ * or points a GC root at it: its storePath is the output of its drvPath, and every file it names lies inside
+ * that store path.
+ */
+export async function verifyManifestInStore(manifest: ImageManifest): Promise<void> {
+  const file = manifestFile(manifest.profile);
+  const built = await isOutputOf(manifest.storePath, manifest.drvPath);
+  if (built !== true)
+    throw new Error(
+      `${file}: storePath ${manifest.storePath} ${built === false ? 'is not an output of' : 'cannot be traced by the Nix store to'} drvPath ${manifest.drvPath} ` +
+        `(the derivation of ${manifest.installable}), so it is not this profile's image. Nothing was booted and the image's GC root was left as it was. ${rebuildHint(manifest.profile)}`,
+    );
+  const problems = imageFileProblems(manifest);
+  if (problems.length) throw new Error(`${file}: ${problems.join('; ')}. Nothing was booted. ${rebuildHint(manifest.profile)}`);
 }
 
 export interface ImageBuildOptions {
@@ -93,12 +170,12 @@ export const installableFor = (profile: Profile) => `packages.${profile.system}.
 
 /**
  * Builds the profile image, keeps the out-link as a GC root and writes the manifest atomically. The old
- * manifest is removed first, so a failed build never leaves one behind.
+ * manifest stays until the new one replaces it: an interrupted or failed build leaves the previous image,
+ * still built and rooted, and never a manifest of a path that was not built.
  */
 export async function buildImage(options: ImageBuildOptions): Promise<{ manifest: ImageManifest; build: NixBuildResult; push?: PushResult }> {
   const { workspaceRoot, profile } = options;
   await assertBuildableHere(options);
-  rmSync(manifestPath(workspaceRoot, profile.name), { force: true });
   warnAboutUntrackedFiles(options);
   const installable = installableFor(profile);
   const build = await nixBuild({
@@ -117,11 +194,11 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
       ? { kind: 'disk', format: profile.image.format, file: profile.image.file }
       : { kind: 'kernel', kernel: profile.image.kernel, initrd: profile.image.initrd, cmdline: profile.image.cmdline };
   const partial = { storePath: out, image };
-  const missing = imageFiles(partial).filter((f) => !existsSync(f));
-  if (missing.length)
+  const problems = imageFileProblems(partial);
+  if (problems.length)
     throw new Error(
-      `The build of ${installable} succeeded but its output ${out} lacks ${missing.map((m) => m.slice(out.length + 1)).join(', ')}. ` +
-        `Fix "image" in profiles/${profile.name}/profile.json to name files the build produces.`,
+      `The build of ${installable} succeeded but its output does not hold the image: ${problems.join('; ')}. ` +
+        `Fix "image" in ${options.profileDir ?? `profiles/${profile.name}`}/profile.json to name files the build produces.`,
     );
   const manifest: ImageManifest = {
     manifestVersion: 1,
@@ -187,18 +264,26 @@ export async function ensureImage(options: ImageBuildOptions & { log?: (line: st
   const log = options.log ?? (() => undefined);
   const manifest = readImageManifest(workspaceRoot, profile.name);
   const link = outLinkPath(workspaceRoot, profile.name);
-  if (await isValidStorePath(manifest.storePath)) {
+  // Verified before the GC root is touched: pointing it at a wrong path would let the real image be collected.
+  assertManifestIsCurrent(manifest, profile, options.profileDir);
+  const useIt = async (how: ImageAvailability): Promise<EnsuredImage> => {
+    await verifyManifestInStore(manifest);
     if (!isLinkTo(link, manifest.storePath)) await realise(options, manifest.storePath, link);
-    return { manifest, storePath: manifest.storePath, how: 'present' };
-  }
+    return { manifest, storePath: manifest.storePath, how };
+  };
+  if (await isValidStorePath(manifest.storePath)) return useIt('present');
   if (!options.offline) {
     log(`Image ${manifest.storePath} is not in the local store; trying the configured binary caches.`);
+    let substituted = false;
     try {
-      await realise(options, manifest.storePath, link);
-      log(`Substituted ${manifest.storePath} from a binary cache.`);
-      return { manifest, storePath: manifest.storePath, how: 'substituted' };
+      await realise(options, manifest.storePath);
+      substituted = true;
     } catch (e) {
       log(`No configured binary cache could provide it: ${substitutionFailure(e as Error, options.sharing)}`);
+    }
+    if (substituted) {
+      log(`Substituted ${manifest.storePath} from a binary cache.`);
+      return useIt('substituted');
     }
   }
   log(`Rebuilding ${installableFor(profile)}.`);
@@ -214,7 +299,7 @@ function isLinkTo(link: string, target: string): boolean {
   }
 }
 
-async function realise(options: ImageBuildOptions, path: string, outLink: string): Promise<void> {
+async function realise(options: ImageBuildOptions, path: string, outLink?: string): Promise<void> {
   await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: buildArgs(options) });
 }
 

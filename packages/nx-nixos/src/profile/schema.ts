@@ -61,8 +61,15 @@ const service = z
 const readiness = z
   .object({
     port: name.describe('Name of the forwarded port to probe.'),
-    probe: z.enum(['ssh-banner', 'http']).describe('What counts as an answer: an SSH banner, or any HTTP status line.'),
+    probe: z.enum(['ssh-banner', 'http']).describe('What counts as an answer: an SSH banner, or an HTTP status that acceptStatus accepts.'),
     path: z.string().startsWith('/').default('/').describe('HTTP path for the http probe.'),
+    acceptStatus: z
+      .array(z.union([z.number().int().min(100).max(599), z.enum(['1xx', '2xx', '3xx', '4xx', '5xx'])]))
+      .min(1)
+      .default(['2xx', '3xx'])
+      .describe(
+        'HTTP statuses that mean ready for the http probe: codes (e.g. 401) and classes ("2xx"). Default ["2xx", "3xx"]: a 404 or a 5xx (e.g. a proxy whose backend is still starting) is not ready, and launch keeps waiting.',
+      ),
     timeoutSeconds: z.number().int().positive().default(600).describe('How long launch waits for the answer.'),
   })
   .strict();

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitsUnixSocket } from './argv';
-import { freeInstanceName, inspectInstance, instancePaths, isLiveProcess, isOurQemu, listInstances } from './instance';
+import { cleanBrokenInstance, inspectInstance, instancePaths, isLiveProcess, isOurQemu, listInstances, loadState, writeState, type InstanceState } from './instance';
+import { describeInstance } from './status';
 
 describe('instance folders', () => {
   let ws: string;
@@ -41,7 +42,39 @@ describe('instance folders', () => {
     expect(info.reason).toBe(`its pidfile names PID ${process.pid}, which is not this instance's QEMU (left alone)`);
     expect(inspectInstance(ws, 'demo', 'other').status).toBe('stopped');
     expect(listInstances(ws).map((i) => `${i.profile}/${i.instance}`)).toEqual(['demo/default']);
-    // A broken instance is not running, so its name is free for the next launch.
-    expect(freeInstanceName(ws, 'demo')).toBe('default');
+  });
+});
+
+describe('state.json', () => {
+  let ws: string;
+  beforeAll(() => (ws = mkdtempSync(join(tmpdir(), 'nx-nixos-state-'))));
+  afterAll(() => rmSync(ws, { recursive: true, force: true }));
+
+  it('names the field of a state.json with a wrong type instead of failing later with a TypeError', () => {
+    const paths = instancePaths(ws, 'demo', 'typed');
+    mkdirSync(paths.dir, { recursive: true });
+    writeFileSync(paths.state, JSON.stringify({ stateVersion: 1, profile: 'demo', instance: 'typed', pid: '12', accel: 'tcg' }));
+    expect(loadState(paths).problem).toMatch(new RegExp(`^${paths.state} is damaged: pid: .*expected number, received string$`));
+    writeFileSync(paths.state, '{');
+    expect(loadState(paths).problem).toMatch(new RegExp(`^${paths.state} is not valid JSON`));
+    const info = inspectInstance(ws, 'demo', 'typed');
+    expect(info.status).toBe('stopped');
+    expect(describeInstance(info).join('\n')).toContain('is not valid JSON');
+  });
+
+  it('says which file could not be written', () => {
+    const paths = instancePaths(ws, 'demo', 'unwritable');
+    mkdirSync(paths.state, { recursive: true });
+    expect(() => writeState(paths, {} as InstanceState)).toThrow(new RegExp(`^Could not write ${paths.state}: .*\\(E[A-Z]+\\)$`));
+  });
+
+  it('a folder where the QMP socket belongs makes the instance broken and is never deleted', () => {
+    const paths = instancePaths(ws, 'demo', 'sockdir');
+    mkdirSync(paths.qmpSocket, { recursive: true });
+    const info = inspectInstance(ws, 'demo', 'sockdir');
+    expect(info.status).toBe('broken');
+    expect(info.reason).toContain(`${paths.qmpSocket} is a folder where QEMU's QMP socket belongs (remove it: rm -r ${paths.qmpSocket})`);
+    expect(() => cleanBrokenInstance(info)).toThrow(`${paths.qmpSocket} is a folder where QEMU's QMP socket belongs`);
+    expect(existsSync(paths.qmpSocket)).toBe(true);
   });
 });

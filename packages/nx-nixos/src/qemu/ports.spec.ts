@@ -35,9 +35,11 @@ describe('allocatePorts', () => {
   });
 
   it('with strict ports, names every busy port and the way out', async () => {
-    const error = await allocatePorts(wanted, { strict: true, isFree: async () => false }).catch((e) => e);
+    const error = await allocatePorts(wanted, { strict: true, isFree: async () => false, profile: 'development' }).catch((e) => e);
     expect(error).toBeInstanceOf(PortsBusyError);
     expect(error.message).toContain('18080 (http), 12222 (ssh) are in use on 127.0.0.1');
+    expect(error.message).toContain('npx nx run development:status');
+    expect(error.message).not.toContain('<profile>');
     expect(error.message).toContain('without --strict-ports');
   });
 

@@ -32,10 +32,10 @@ function ephemeralPort(): Promise<number> {
 }
 
 export class PortsBusyError extends Error {
-  constructor(readonly busy: ForwardedPort[]) {
+  constructor(readonly busy: ForwardedPort[], profile?: string) {
     super(
       `Host port${busy.length > 1 ? 's' : ''} ${busy.map((p) => `${p.host} (${p.name})`).join(', ')} ${busy.length > 1 ? 'are' : 'is'} in use on 127.0.0.1. ` +
-        'Stop what uses it (e.g. another instance: npx nx run <profile>:status), or launch without --strict-ports to get free ports instead.',
+        `Stop what uses ${busy.length > 1 ? 'them' : 'it'} (${profile ? `another instance shows in: npx nx run ${profile}:status` : 'e.g. another VM'}), or launch without --strict-ports to get free ports instead.`,
     );
     this.name = 'PortsBusyError';
   }
@@ -54,7 +54,7 @@ export interface PortAllocation {
  */
 export async function allocatePorts(
   wanted: readonly ForwardedPort[],
-  options: { strict?: boolean; avoid?: ReadonlySet<number>; isFree?: (port: number) => Promise<boolean> } = {},
+  options: { strict?: boolean; avoid?: ReadonlySet<number>; isFree?: (port: number) => Promise<boolean>; profile?: string } = {},
 ): Promise<PortAllocation> {
   const isFree = options.isFree ?? isPortFree;
   const taken = new Set<number>(options.avoid ?? []);
@@ -70,7 +70,7 @@ export async function allocatePorts(
     busy.push(p);
     ports.push({ name: p.name, guest: p.guest, requested: p.host, host: 0 });
   }
-  if (busy.length && options.strict) throw new PortsBusyError(busy);
+  if (busy.length && options.strict) throw new PortsBusyError(busy, options.profile);
   for (const port of ports.filter((p) => p.host === 0)) {
     let candidate = 0;
     for (let next = port.requested + 1; next <= Math.min(port.requested + 100, 65535); next++)

@@ -12,6 +12,31 @@ export interface Probe {
   path?: string;
   /** Speak TLS first (an https service on that port). */
   tls?: boolean;
+  /** Which HTTP statuses count as ready; 2xx and 3xx by default. */
+  accept?: StatusMatcher;
+}
+
+export interface StatusMatcher {
+  (status: number): boolean;
+  /** e.g. "2xx, 3xx, 401", for messages. */
+  text: string;
+}
+
+/** readiness.acceptStatus of profile.json: status codes (401) and classes ("2xx"). */
+export function httpStatusMatcher(accepted: readonly (number | string)[] = ['2xx', '3xx']): StatusMatcher {
+  const match = (status: number) =>
+    accepted.some((a) => (typeof a === 'number' ? status === a : Math.floor(status / 100) === Number(a[0])));
+  return Object.assign(match, { text: accepted.join(', ') });
+}
+
+const DEFAULT_ACCEPT = httpStatusMatcher();
+
+/** The status code of an HTTP status line, e.g. 404 of "HTTP/1.1 404 Not Found". */
+const statusOf = (line: string) => Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(line)?.[1]);
+
+/** True when a probe's answer means ready: any SSH banner, or an HTTP status the probe accepts. */
+export function isReadyAnswer(probe: Probe, answer: string): boolean {
+  return probe.kind !== 'http' || (probe.accept ?? DEFAULT_ACCEPT)(statusOf(answer));
 }
 
 /**
@@ -52,11 +77,19 @@ export function probeOnce(probe: Probe, timeoutMs = 3_000): Promise<string | und
 /**
  * Starts a probe every `intervalMs` without waiting for earlier ones to give up (a connection to a guest
  * whose network is not up yet hangs until its timeout), so an answer is seen within one interval.
- * Resolves to the first answer, or undefined at the deadline or when `isAlive` turns false.
+ * Resolves to the first answer that means ready, or undefined at the deadline or when `isAlive` turns false;
+ * `onRejected` hears answers that do not count (e.g. an HTTP 502 from a proxy whose backend is starting).
  */
 export function pollForAnswer(
   probe: Probe,
-  options: { deadline: number; intervalMs?: number; attemptTimeoutMs?: number; maxInFlight?: number; isAlive?: () => boolean },
+  options: {
+    deadline: number;
+    intervalMs?: number;
+    attemptTimeoutMs?: number;
+    maxInFlight?: number;
+    isAlive?: () => boolean;
+    onRejected?: (answer: string) => void;
+  },
 ): Promise<string | undefined> {
   const intervalMs = options.intervalMs ?? 100;
   const maxInFlight = options.maxInFlight ?? 16;
@@ -77,7 +110,8 @@ export function pollForAnswer(
       const timeout = Math.max(200, Math.min(options.attemptTimeoutMs ?? 1_500, options.deadline - Date.now()));
       probeOnce(probe, timeout).then((answer) => {
         inFlight--;
-        if (answer) finish(answer);
+        if (answer && isReadyAnswer(probe, answer)) finish(answer);
+        else if (answer) options.onRejected?.(answer);
       });
     };
     const timer = setInterval(tick, intervalMs);
@@ -161,25 +195,29 @@ export async function waitUntilReady(options: ReadinessOptions): Promise<{ stage
   }
 
   if (stage === 'QMP running' && !options.probe) return { stage };
+  let rejected: string | undefined;
   if (stage === 'QMP running' && options.probe) {
-    const answer = await pollForAnswer(options.probe, { deadline, intervalMs: pollMs, isAlive: options.isAlive });
+    const answer = await pollForAnswer(options.probe, { deadline, intervalMs: pollMs, isAlive: options.isAlive, onRejected: (a) => (rejected = a) });
     if (answer) {
       reach('answered', answer);
       return { stage, answer };
     }
   }
   if (!options.isAlive()) throw exitedError();
-  throw new NotReadyError(timeoutMessage(options, stage), stage, false);
+  throw new NotReadyError(timeoutMessage(options, stage, rejected), stage, false);
 }
 
-export function timeoutMessage(options: Pick<ReadinessOptions, 'timeoutMs' | 'probe' | 'serialLog' | 'accel'>, reached: Stage): string {
+export function timeoutMessage(options: Pick<ReadinessOptions, 'timeoutMs' | 'probe' | 'serialLog' | 'accel'>, reached: Stage, rejected?: string): string {
   const seconds = Math.round(options.timeoutMs / 1000);
+  const probe = options.probe;
   const waitingFor =
     reached === 'process alive'
       ? 'QMP never reported the VM running'
-      : options.probe
-        ? `no ${options.probe.kind === 'http' ? 'HTTP status' : 'SSH banner'} on 127.0.0.1:${options.probe.port} yet`
-        : 'no answer';
+      : probe && rejected
+        ? `127.0.0.1:${probe.port}${probe.path ?? '/'} answered "${rejected}", which is not ready (readiness.acceptStatus: ${(probe.accept ?? DEFAULT_ACCEPT).text})`
+        : probe
+          ? `no ${probe.kind === 'http' ? 'HTTP status' : 'SSH banner'} on 127.0.0.1:${probe.port} yet`
+          : 'no answer';
   const lines = [`The VM was not ready after ${seconds} s. Reached: ${reached}; ${waitingFor}.`, `Serial log: ${options.serialLog}`];
   const silent = fileSize(options.serialLog) === 0;
   if (silent && options.accel === 'kvm')

@@ -25,17 +25,29 @@ export function formatUrls(urls: readonly ServiceUrl[], indent = '  '): string[]
 export function describeInstance(info: InstanceInfo): string[] {
   const head = `${info.profile} "${info.instance}": ${info.status}`;
   const state = info.state;
+  const notes = (info.notes ?? []).map((n) => `  note: ${n}`);
   if (info.status === 'running' && state) {
     return [
       `${head} (PID ${info.pid}, ${state.accel.toUpperCase()}, up ${formatDuration(info.uptimeSeconds ?? 0)}${state.readyAt ? '' : ', not ready yet'})`,
       `  ports: ${formatPorts(state.ports) || 'none'}`,
       ...formatUrls(state.urls, '  '),
       `  serial log: ${state.serialLog}`,
+      ...notes,
     ];
   }
+  if (info.status === 'running') {
+    const flag = info.instance === 'default' ? '' : ` --instance ${info.instance}`;
+    return [
+      `${head} (PID ${info.pid}, up ${formatDuration(info.uptimeSeconds ?? 0)})`,
+      ...notes,
+      `  serial log: ${info.paths.serialLog}`,
+      `  Stop it with: npx nx run ${info.profile}:stop${flag}`,
+    ];
+  }
+  const problem = info.stateProblem ? [`  note: ${info.stateProblem}; the next launch writes a new one`] : [];
   if (info.status === 'broken')
-    return [`${head}: ${info.reason}`, ...(state ? [`  serial log: ${state.serialLog}`] : []), '  Remove its leftovers with --clean (disk and logs are kept).'];
-  return [`${head}${state?.stoppedAt ? ` (since ${state.stoppedAt}${state.stoppedHow ? `, ${state.stoppedHow}` : ''})` : ''}`];
+    return [`${head}: ${info.reason}`, ...(state ? [`  serial log: ${state.serialLog}`] : []), ...problem, '  Remove its leftovers with --clean (disk and logs are kept).'];
+  return [`${head}${state?.stoppedAt ? ` (since ${state.stoppedAt}${state.stoppedHow ? `, ${state.stoppedHow}` : ''})` : ''}`, ...problem];
 }
 
 /** The JSON form of `status --json`: no secrets (state.json holds only their file paths). */
@@ -45,12 +57,14 @@ export function instanceJson(info: InstanceInfo) {
     instance: info.instance,
     status: info.status,
     ...(info.reason ? { reason: info.reason } : {}),
+    ...(info.notes?.length ? { notes: info.notes } : {}),
+    ...(info.stateProblem ? { stateProblem: info.stateProblem } : {}),
     ...(info.pid !== undefined ? { pid: info.pid } : {}),
     ...(info.uptimeSeconds !== undefined ? { uptimeSeconds: info.uptimeSeconds } : {}),
     accel: info.state?.accel,
     ports: info.state?.ports ?? [],
     urls: info.status === 'running' ? (info.state?.urls ?? []) : [],
-    serialLog: info.state?.serialLog,
+    serialLog: info.state?.serialLog ?? info.paths.serialLog,
     startedAt: info.state?.startedAt,
     stoppedAt: info.state?.stoppedAt,
   };

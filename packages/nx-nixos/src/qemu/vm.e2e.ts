@@ -93,6 +93,20 @@ describeIfTools(['qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('
     expect(existsSync(info.paths.state)).toBe(true);
   });
 
+  it('two launches at once get one instance each, each with its own QEMU, and stop finds both', async () => {
+    const profile = fixtureProfile();
+    const vms = await Promise.all([launchVm({ workspaceRoot: ws, profile, image, accel: 'tcg' }), launchVm({ workspaceRoot: ws, profile, image, accel: 'tcg' })]);
+    try {
+      expect(vms.map((vm) => vm.state.instance).sort()).toEqual(['default', 'default-2']);
+      expect(new Set(vms.map((vm) => vm.state.pid)).size).toBe(2);
+      for (const vm of vms) expect(qemuProcessesOf(`${vm.paths.dir}/`)).toEqual([String(vm.state.pid)]);
+      expect(listInstances(ws, 'fixture').map((i) => [i.instance, i.status, i.pid])).toEqual(vms.map((vm) => [vm.state.instance, 'running', vm.state.pid]).sort());
+    } finally {
+      for (const vm of vms) expect((await stopVm(ws, 'fixture', vm.state.instance, { graceSeconds: 20 })).how).toBe('powerdown');
+    }
+    expect(qemuProcessesOf(join(ws, 'artifacts/vms/fixture'))).toEqual([]);
+  });
+
   it('gives a second instance other host ports, or fails clearly with strict ports', async () => {
     const profile = fixtureProfile();
     const first = await launchVm({ workspaceRoot: ws, profile, image, accel: 'tcg' });
@@ -232,6 +246,28 @@ describeIfTools(['qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('
     expect(error.message).toContain(`Serial log: ${instancePaths(ws, 'fixture', 'default').serialLog}`);
     expect(inspectInstance(ws, 'fixture', 'default').status).toBe('stopped');
     expect(qemuProcessesOf(instancePaths(ws, 'fixture', 'default').dir)).toEqual([]);
+  });
+
+  it('a start QEMU refuses leaves no QMP socket behind, so the instance is stopped, not broken', async () => {
+    const missing: BootImage = { storePath: fixture.dir, image: { kind: 'kernel', kernel: 'no-such-vmlinuz', initrd: 'initrd.cpio', cmdline: fixture.cmdline } };
+    const error = await launchVm({ workspaceRoot: ws, profile: fixtureProfile(), image: missing, accel: 'tcg', instance: 'refused' }).catch((e) => e);
+    expect(error.message).toMatch(/^QEMU failed to start: qemu-system-x86_64 exited with code 1 and said:\n.*no-such-vmlinuz/);
+    expect(error.message).toContain(`Full output: ${instancePaths(ws, 'fixture', 'refused').qemuLog}`);
+    const info = inspectInstance(ws, 'fixture', 'refused');
+    expect(existsSync(info.paths.qmpSocket)).toBe(false);
+    expect(info.status).toBe('stopped');
+  });
+
+  it('an HTTP 404 on the readiness path is not ready, unless readiness.acceptStatus accepts it', async () => {
+    const readiness = { port: 'http', probe: 'http', path: '/missing', timeoutSeconds: 8 };
+    const error = await launchVm({ workspaceRoot: ws, profile: fixtureProfile({ readiness }), image, accel: 'tcg' }).catch((e) => e);
+    expect(error).toBeInstanceOf(NotReadyError);
+    expect(error.message).toMatch(/answered "HTTP\/1\.[01] 404 Not Found", which is not ready \(readiness\.acceptStatus: 2xx, 3xx\)/);
+    expect(qemuProcessesOf(instancePaths(ws, 'fixture', 'default').dir)).toEqual([]);
+
+    const vm = await launchVm({ workspaceRoot: ws, profile: fixtureProfile({ readiness: { ...readiness, acceptStatus: ['2xx', 404] } }), image, accel: 'tcg' });
+    expect(vm.stage).toBe('answered');
+    await stopVm(ws, 'fixture', vm.state.instance, { graceSeconds: 0 });
   });
 
   it('creates a qcow2 overlay over the image, keeps it between launches and discards it with fresh', async () => {

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type { NixSharingOptions } from '../../nix/copy';
+import { isSameProcess, jobAncestors, processArgs } from '../../qemu/proc';
 import { profileOf, reportErrors } from '../shared/profile';
 
 /** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
@@ -19,12 +20,12 @@ export interface LaunchOptions extends NixSharingOptions {
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /**
- * Watches for the signals that end a foreground launch (Ctrl-C, Nx stopping the task, a closed terminal), from
- * the start, so an interruption while the image is realised or the VM boots still shuts the VM down.
+ * Watches for the signals that end a launch (Ctrl-C, Nx stopping the task, a closed terminal), from the start,
+ * so an interruption while the image is realised or the VM boots still shuts the VM down.
  * The handlers stay installed: Nx signals the task more than once, and a second, unhandled SIGTERM would kill
  * the launcher in the middle of the shutdown.
  */
-function watchForStop(): { signal: AbortSignal; reason: () => string | undefined; watchParent(): void; dispose(): void } {
+function watchForStop(): { signal: AbortSignal; reason: () => string | undefined; watchJob(): void; dispose(): void } {
   const controller = new AbortController();
   let reason: string | undefined;
   const stop = (why: string) => {
@@ -35,20 +36,21 @@ function watchForStop(): { signal: AbortSignal; reason: () => string | undefined
   const onSignal = (signal: NodeJS.Signals) => stop(signal);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   signals.forEach((s) => process.on(s, onSignal));
-  let parentWatch: NodeJS.Timeout | undefined;
+  let jobWatch: NodeJS.Timeout | undefined;
   return {
     signal: controller.signal,
     reason: () => reason,
-    // Nx may exit on Ctrl-C before the signal reaches this process (it signals its tasks asynchronously):
-    // a foreground VM whose nx is gone would be left running, so its disappearance counts as a stop.
-    watchParent() {
-      const parent = process.ppid;
-      parentWatch = setInterval(() => {
-        if (process.ppid !== parent) stop(`nx (PID ${parent}) exited`);
+    // A signal may reach only one process of the command the user started (an IDE or CI runner signals npx
+    // alone; Nx may exit on Ctrl-C before it signals its tasks): when any of them ends, so does the launch.
+    watchJob() {
+      const job = jobAncestors().map((p) => ({ ...p, command: processArgs(p.pid).join(' ').slice(0, 80) }));
+      jobWatch = setInterval(() => {
+        const gone = job.find((p) => !isSameProcess(p));
+        if (gone) stop(`"${gone.command}" (PID ${gone.pid}) exited`);
       }, 250);
     },
     dispose() {
-      clearInterval(parentWatch);
+      clearInterval(jobWatch);
       signals.forEach((s) => process.off(s, onSignal));
     },
   };
@@ -63,8 +65,7 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
       );
     const { ensureImage } = await import('../../nix/image');
     const { sharingFromOptions } = await import('../../nix/copy');
-    const { launchVm, parseSecrets, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
-    const { finishExited } = await import('../../qemu/instance');
+    const { launchVm, parseSecrets, recordExited, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
     const profile = profileOf(context);
     // Relative paths are relative to where nx was invoked.
@@ -72,10 +73,11 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
     const log = (line: string) => console.log(line);
     const warn = (line: string) => console.warn(`warning: ${line}`);
     const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+    const purpose = `nx run ${context.projectName}:${context.targetName}`;
     const stopWatch = watchForStop();
     // On Ctrl-C, Nx may exit and close our output before the shutdown is done: it must finish anyway.
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-    if (!options.detach) stopWatch.watchParent();
+    stopWatch.watchJob();
     try {
       const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
       const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
@@ -95,6 +97,7 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
           readinessTimeoutSeconds: options.readinessTimeoutSeconds,
           signal: stopWatch.signal,
           graceSeconds: grace,
+          purpose,
           log,
           warn,
         });
@@ -122,11 +125,11 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
       });
       if (stopped) {
         console.log(`\n${stopWatch.reason()}: shutting ${profile.name} down (powerdown, up to ${grace} s)...`);
-        const result = await stopVm(context.root, profile.name, state.instance, { graceSeconds: grace, log });
+        const result = await stopVm(context.root, profile.name, state.instance, { graceSeconds: grace, log, purpose });
         console.log(`${profile.name} stopped (${result.how}, ${(result.ms / 1000).toFixed(1)} s). Logs kept in ${vm.paths.dir}`);
         return true;
       }
-      finishExited(vm.paths);
+      await recordExited(context.root, profile.name, state.instance);
       console.log(`${profile.name}: QEMU exited (the guest powered off). Logs kept in ${vm.paths.dir}`);
       return true;
     } finally {

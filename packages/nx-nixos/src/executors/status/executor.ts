@@ -8,7 +8,9 @@ export interface StatusOptions {
 
 export default async function statusExecutor(options: StatusOptions, context: ExecutorContext) {
   return reportErrors('status', async () => {
-    const { cleanBrokenInstance, listInstances } = await import('../../qemu/instance');
+    const { listInstances } = await import('../../qemu/instance');
+    const { cleanInstance } = await import('../../qemu/vm');
+    const { InstanceBusyError } = await import('../../qemu/lock');
     const { describeInstance, instanceJson } = await import('../../qemu/status');
     const profile = profileOf(context);
     const instances = listInstances(context.root, profile.name);
@@ -16,9 +18,14 @@ export default async function statusExecutor(options: StatusOptions, context: Ex
     else if (instances.length === 0) console.log(`${profile.name}: no instances. Start one: npx nx run ${profile.name}:launch`);
     else for (const info of instances) console.log(describeInstance(info).join('\n'));
     if (options.clean) {
-      for (const info of instances.filter((i) => i.status === 'broken')) {
-        cleanBrokenInstance(info);
-        if (!options.json) console.log(`Cleaned ${profile.name} "${info.instance}": pidfile and socket removed; disk and logs kept.`);
+      for (const { instance } of instances.filter((i) => i.status === 'broken')) {
+        try {
+          const info = await cleanInstance(context.root, profile.name, instance, `nx run ${context.projectName}:${context.targetName} --clean`);
+          if (!options.json && info.status === 'broken') console.log(`Cleaned ${profile.name} "${instance}": pidfile and socket removed; disk and logs kept.`);
+        } catch (e) {
+          if (!(e instanceof InstanceBusyError)) throw e;
+          console.warn(`warning: ${e.message}`);
+        }
       }
     }
     return true;

@@ -11,26 +11,28 @@ export default async function stopExecutor(options: StopOptions, context: Execut
     const { listInstances } = await import('../../qemu/instance');
     const { stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/vm');
     const profile = profileOf(context);
-    const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
     const all = listInstances(context.root, profile.name);
-    const targets = options.instance ? all.filter((i) => i.instance === options.instance) : all.filter((i) => i.status !== 'stopped');
-    if (options.instance && targets.length === 0)
+    if (options.instance && !all.some((i) => i.instance === options.instance))
       throw new Error(`${profile.name} has no instance "${options.instance}" (known: ${all.map((i) => i.instance).join(', ') || 'none'}).`);
-    if (targets.length === 0) {
-      console.log(`${profile.name}: no running instance.`);
-      return true;
+    // Every instance goes through stopVm, stopped ones too: it waits for a launcher that is starting one.
+    const names = options.instance ? [options.instance] : all.map((i) => i.instance);
+    let acted = false;
+    for (const instance of names) {
+      const result = await stopVm(context.root, profile.name, instance, {
+        graceSeconds: options.graceSeconds ?? DEFAULT_GRACE_SECONDS,
+        log: (l) => console.log(l.startsWith('Stopping ') ? l : `  ${l}`),
+        purpose: `nx run ${context.projectName}:${context.targetName}`,
+      });
+      const { before } = result;
+      if (result.how !== 'not-running') {
+        acted = true;
+        console.log(`${profile.name} "${instance}" stopped (${result.how}, ${(result.ms / 1000).toFixed(1)} s). Logs kept in ${before.paths.dir}`);
+      } else if (before.status === 'broken') {
+        acted = true;
+        console.log(`${profile.name} "${instance}" was broken (${before.reason}); removed its pidfile and socket.`);
+      } else if (options.instance) console.log(`${profile.name} "${instance}": already stopped.`);
     }
-    for (const info of targets) {
-      if (info.status === 'stopped') {
-        console.log(`${profile.name} "${info.instance}": already stopped.`);
-        continue;
-      }
-      if (info.status === 'broken') console.log(`${profile.name} "${info.instance}" was broken (${info.reason}); removing its pidfile and socket.`);
-      else console.log(`Stopping ${profile.name} "${info.instance}" (PID ${info.pid}): powerdown, up to ${grace} s...`);
-      const result = await stopVm(context.root, profile.name, info.instance, { graceSeconds: grace, log: (l) => console.log(`  ${l}`) });
-      if (result.how !== 'not-running')
-        console.log(`${profile.name} "${info.instance}" stopped (${result.how}, ${(result.ms / 1000).toFixed(1)} s). Logs kept in ${info.paths.dir}`);
-    }
+    if (!acted && !options.instance) console.log(`${profile.name}: no running instance.`);
     return true;
   });
 }
