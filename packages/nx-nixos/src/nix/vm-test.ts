@@ -14,10 +14,14 @@ import type { ProgressOutput } from './progress-render';
 export const testReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
 export const UP_TO_DATE = 'up to date (derivation unchanged)';
 
+/** What to test: a profile (its `tests`), or the checks of a Nix module project. */
+export type VmTestSubject =
+  | { kind: 'profile'; profile: Profile; profileDir?: string; /** Make the profile's image available first. */ withImage?: boolean }
+  | { kind: 'checks'; project: string; system: string; checks: string[] };
+
 export interface VmTestOptions {
   workspaceRoot: string;
-  profile: Profile;
-  profileDir?: string;
+  subject: VmTestSubject;
   flakeRef?: string;
   offline?: boolean;
   extraArgs?: readonly string[];
@@ -36,19 +40,24 @@ export interface VmTestResult {
   junitFile: string;
 }
 
-/** Builds checks.<system>.<test> for every test of the profile; one JUnit case each. */
+/** Builds checks.<system>.<test> for every test of the subject; one JUnit case each. */
 export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> {
-  const { workspaceRoot, profile } = options;
+  const { workspaceRoot, subject } = options;
   const log = options.log ?? ((line: string) => console.log(line));
   const flakeRef = options.flakeRef ?? '.';
-  const dir = testReportDir(workspaceRoot, profile.name);
+  const name = subject.kind === 'profile' ? subject.profile.name : subject.project;
+  const system = subject.kind === 'profile' ? subject.profile.system : subject.system;
+  const tests = subject.kind === 'profile' ? subject.profile.tests : subject.checks;
+  const dir = testReportDir(workspaceRoot, name);
   await assertNixForFlake(workspaceRoot, flakeRef);
   mkdirSync(dir, { recursive: true });
 
-  const image = await ensureImage({ ...options, log });
-  log(`Image ${image.storePath}: ${image.how}.`);
+  if (subject.kind === 'profile' && subject.withImage) {
+    const image = await ensureImage({ ...options, profile: subject.profile, profileDir: subject.profileDir, log });
+    log(`Image ${image.storePath}: ${image.how}.`);
+  }
 
-  const installables = profile.tests.map((test) => ({ test, installable: `${flakeRef}#checks.${profile.system}.${test}` }));
+  const installables = tests.map((test) => ({ test, installable: `${flakeRef}#checks.${system}.${test}` }));
   if (options.kvmPreflight !== false) {
     const kvm = kvmStatus();
     if (!kvm.usable) {
@@ -102,6 +111,6 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
     else log(`Pushed ${resultPaths.length} test result(s) to ${options.push.to} in ${push.seconds.toFixed(1)}s.`);
   }
   const junitFile = join(dir, 'junit.xml');
-  writeFileAtomic(junitFile, junitXml(profile.name, cases));
+  writeFileAtomic(junitFile, junitXml(name, cases));
   return { cases, junitFile };
 }

@@ -70,7 +70,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     [test]: {
       executor: `${EXECUTOR_PREFIX}:vm-test`,
       ...TASK,
-      options: { flakeRef: options.flakeRef, ...options.sharing },
+      options: { flakeRef: options.flakeRef, ...options.sharing, withImage: true },
       dependsOn: [build],
       cache: true,
       inputs: nixInputs(options, closure),
@@ -170,7 +170,7 @@ export function repoProject(options: ResolvedPluginOptions): ProjectConfiguratio
         ...TASK,
         cache: false,
         metadata: {
-          description: 'Check Nix (version, flakes), /dev/kvm, QEMU and free disk space, each with a fix hint.',
+          description: 'Check that Nix builds here and is new enough for the pinned nixpkgs, which targets need KVM, QEMU and free disk space, each with a fix hint.',
           technologies: ['nix', 'qemu'],
           help: { command: 'npx nx-nixos help doctor', example: { options: {} } },
         },

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
 import { sharingFromOptions, type SharingExecutorOptions } from '../../nix/copy';
-import { runVmTests } from '../../nix/vm-test';
+import { runVmTests, type VmTestSubject } from '../../nix/vm-test';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
 export interface VmTestExecutorOptions extends SharingExecutorOptions {
@@ -10,23 +10,34 @@ export interface VmTestExecutorOptions extends SharingExecutorOptions {
   extraArgs?: string[];
   kvmPreflight?: boolean;
   verbose?: boolean;
+  /** Make the profile's image available before testing (plugin option vmTestDependsOnImage). */
+  withImage?: boolean;
+  /** Checks of a Nix module project (module-<folder>); a profile's come from its profile.json. */
+  checks?: string[];
+  system?: string;
 }
 
 export default async function vmTestExecutor(options: VmTestExecutorOptions, context: ExecutorContext) {
   return reportErrors('vm-test', async () => {
-    const profile = profileOf(context);
-    if (profile.tests.length === 0) console.warn(`${profile.name}: no VM tests declared ("tests" in profiles/${profile.name}/profile.json is empty).`);
     const { flakeRef, offline, extraArgs, kvmPreflight, verbose } = options;
     const { sharing, push } = sharingFromOptions(options);
+    let subject: VmTestSubject;
+    if (options.checks) {
+      subject = { kind: 'checks', project: context.projectName ?? projectRootOf(context), system: options.system ?? 'x86_64-linux', checks: options.checks };
+    } else {
+      const profile = profileOf(context);
+      if (profile.tests.length === 0) console.warn(`${profile.name}: no VM tests declared ("tests" in profiles/${profile.name}/profile.json is empty).`);
+      subject = { kind: 'profile', profile, profileDir: projectRootOf(context), withImage: options.withImage };
+    }
     const { cases, junitFile } = await runVmTests({
       workspaceRoot: context.root,
-      profile,
-      profileDir: projectRootOf(context),
+      subject,
       ...{ flakeRef, offline, extraArgs, kvmPreflight, verbose, sharing, push },
       progress: process.stderr,
     });
     const failed = cases.filter((c) => c.failure);
-    console.log(`${profile.name}: ${cases.length - failed.length}/${cases.length} VM test(s) passed; JUnit report: ${relative(context.root, junitFile)}`);
+    const name = subject.kind === 'profile' ? subject.profile.name : subject.project;
+    console.log(`${name}: ${cases.length - failed.length}/${cases.length} VM test(s) passed; JUnit report: ${relative(context.root, junitFile)}`);
     return failed.length === 0;
   });
 }
