@@ -122,7 +122,10 @@ function describeType(node: SchemaNode): string {
   if (node.type === 'array') return `array of ${node.items ? describeType(node.items) : 'any'}`;
   if (node.type === 'object' && node.additionalProperties && typeof node.additionalProperties === 'object' && !node.properties)
     return `map of ${describeType(node.additionalProperties)}`;
-  if (node.oneOf ?? node.anyOf) return 'one of the variants below';
+  const variants = node.oneOf ?? node.anyOf;
+  // Variants that are objects get rows of their own; plain ones are named inline.
+  if (variants?.some((v) => v.properties)) return 'one of the variants below';
+  if (variants) return [...new Set(variants.map(describeType))].join(' \\| ');
   return node.type ?? 'any';
 }
 

@@ -9,6 +9,7 @@ interface JsonSchemaProperty {
   default?: unknown;
   enum?: unknown[];
   items?: { type?: string };
+  anyOf?: JsonSchemaProperty[];
 }
 
 export interface ExecutorSchema {
@@ -47,6 +48,7 @@ function readCollection(packageRoot: string, file: string, key: string): Executo
 
 export function typeOf(property: JsonSchemaProperty): string {
   if (property.enum) return property.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (property.anyOf) return [...new Set(property.anyOf.map(typeOf))].join(' \\| ');
   const type = Array.isArray(property.type) ? property.type.join(' \\| ') : (property.type ?? 'any');
   return type === 'array' && property.items?.type ? `${property.items.type}[]` : type;
 }
