@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SEVERITY_RANK, type Severity } from '../report/finding';
 import { REPORT_FORMATS, type ReportFormat } from '../report/format';
@@ -13,10 +13,11 @@ anchors as GitHub resolves them, the Divio structure, orphan and stub pages, ret
 and nx commands quoted in code against the Nx project graph.
 
 Options:
-  --root DIR           repository root (default: nearest folder above DIR with nx.json, else the Git top level)
+  --root DIR           repository root (default: nearest folder above DIR with nx.json, else the Git top level);
+                       DIR must be inside it, and only regular files inside it are read
   --format FORMAT      text | json | sarif | github (default: text)
   --fix                rewrite retired commands and links to moved or stub pages, then report the rest
-  --allowlist FILE     JSON allowlist of accepted findings, relative to the root
+  --allowlist FILE     JSON allowlist of accepted findings, a file inside the root, relative to it
   --fail-level LEVEL   error | warning | note: lowest severity that fails (default: error)
   --moved OLD=NEW      a page that moved (workspace-relative paths); repeatable
   --disable RULE       leave out a rule, e.g. docs/stub; repeatable
@@ -35,6 +36,19 @@ function findRoot(dir: string): string {
   } catch {
     return dir;
   }
+}
+
+/** The real path of a folder argument; `problem` says what is wrong when it is not one. */
+function realFolder(path: string, problem: string): string {
+  let real: string;
+  try {
+    real = realpathSync.native(resolve(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${resolve(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? problem : `cannot be read (${code})`}.`);
+  }
+  if (!statSync(real).isDirectory()) throw new Error(`${resolve(path)} ${problem}.`);
+  return real;
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
@@ -67,11 +81,12 @@ export const command: CliCommand = {
       return 0;
     }
     if (positionals.length > 1) throw new Error(`expected one docs folder, got ${positionals.join(' ')}.`);
-    const dir = resolve(positionals[0] ?? 'docs');
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder; pass the docs folder to check.`);
-    const root = values.root ? resolve(values.root) : findRoot(dir);
-    const docsDir = relative(root, dir).split('\\').join('/');
-    if (docsDir.startsWith('..')) throw new Error(`${dir} is outside the root ${root}; pass --root.`);
+    // Symlinks resolved: DIR must really be inside the root, not only by name.
+    const dir = realFolder(positionals[0] ?? 'docs', 'is not a folder; pass the docs folder to check');
+    const root = values.root ? realFolder(values.root, 'is not a folder; pass the repository root as --root') : findRoot(dir);
+    const rel = relative(root, dir);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error(`${dir} is outside the root ${root}; pass --root to the repository that contains it.`);
+    const docsDir = rel.split(sep).join('/');
     const format = oneOf<ReportFormat>(values.format, REPORT_FORMATS, 'format');
     const failLevel = oneOf<Severity>(values['fail-level'], Object.keys(SEVERITY_RANK) as Severity[], 'fail-level');
     const moved: Record<string, string> = {};

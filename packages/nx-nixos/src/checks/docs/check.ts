@@ -4,6 +4,7 @@ import { parseMarkdown, type ParsedMarkdown } from './markdown';
 import { foldersOf, resolveLink, type Resolved } from './paths';
 import { checkStructure } from './structure';
 import { checkStubs } from './stubs';
+import { suggestionBudget } from './suggest';
 import type { DocsCheckInput, DocsCheckResult, DocsContext, DocsFinding } from './types';
 
 export function createContext(input: DocsCheckInput): DocsContext {
@@ -14,6 +15,7 @@ export function createContext(input: DocsCheckInput): DocsContext {
   let lastFolder: Map<string, Resolved> | undefined;
   return {
     input,
+    suggestions: suggestionBudget(),
     dirs: foldersOf(input.files),
     resolve(from, target, image) {
       if (target === '' || target.startsWith('#') || target.startsWith('?')) return resolveLink(from, target, image);
@@ -47,8 +49,26 @@ export function checkDocs(input: DocsCheckInput): DocsCheckResult {
   const disabled = new Set(input.disabledRules ?? []);
   const notes: string[] = [];
   let findings: DocsFinding[] = [];
-  for (const file of input.checked) findings.push(...checkLinks(ctx, file), ...checkCommands(ctx, file));
-  findings.push(...checkStructure(ctx), ...checkStubs(ctx));
+  // One by one: spreading a file's findings into push() would overflow the stack on a page with 200,000 links.
+  const add = (more: readonly DocsFinding[]) => {
+    for (const finding of more) findings.push(finding);
+  };
+  for (const [file, problem] of input.unreadable ?? []) {
+    findings.push({
+      rule: 'docs/unreadable',
+      severity: 'error',
+      file,
+      subject: file,
+      message: `${file} was not read: it ${problem}.`,
+      fix: 'Make it a regular file inside the repository (or a symlink to one), or remove it.',
+    });
+  }
+  for (const file of input.checked) {
+    add(checkLinks(ctx, file));
+    add(checkCommands(ctx, file));
+  }
+  add(checkStructure(ctx));
+  add(checkStubs(ctx));
   if (!input.graph && !disabled.has('docs/stale-command'))
     notes.push('docs/stale-command skipped: no project graph (run inside an Nx workspace, or through nx run docs:docs-check).');
   findings = findings.filter((f) => !disabled.has(f.rule));

@@ -1,5 +1,5 @@
 import type { MarkdownCode } from './markdown';
-import { closest } from './suggest';
+import { closest, type SuggestionBudget } from './suggest';
 import type { DocsContext, DocsFinding, ProjectTargets, RetiredCommand } from './types';
 
 export const SHELL_LANGS = new Set(['', 'sh', 'bash', 'shell', 'console', 'zsh', 'shell-session', 'shellsession', 'terminal', 'fish']);
@@ -64,6 +64,8 @@ function optionValues(args: string[], names: string[]): string[] | undefined {
   return found ? splitList(values) : undefined;
 }
 
+const MAX_PAIRS = 1000;
+
 /** Finds every nx invocation in one line of shell. */
 export function parseNxCommands(line: string): NxCommand[] {
   const tokens = line.replace(/^\s*[$>]\s+/, '').trim().split(/\s+/).filter(Boolean);
@@ -79,7 +81,10 @@ export function parseNxCommands(line: string): NxCommand[] {
     const text = tokens.slice(i, end).join(' ');
     const [command, ...rest] = args;
     const refs: NxCommand['refs'] = [];
-    if (!command || command.startsWith('-')) continue;
+    if (!command || command.startsWith('-')) {
+      i = end;
+      continue;
+    }
     if (command === 'run') {
       const spec = rest.find((a) => !a.startsWith('-'));
       if (spec && spec.includes(':')) {
@@ -89,12 +94,13 @@ export function parseNxCommands(line: string): NxCommand[] {
     } else if (command === 'affected' || command === 'run-many') {
       const targets = optionValues(rest, ['-t', '--target', '--targets']) ?? [];
       const projects = command === 'run-many' ? optionValues(rest, ['-p', '--projects']) ?? [] : [];
-      const named = projects.filter((p) => !/[*!]|^tag:/.test(p));
-      for (const target of targets) {
-        if (named.length) for (const project of named) refs.push({ project, target });
-        else refs.push({ target });
-      }
-      if (!targets.length) for (const project of named) refs.push({ project });
+      const uniqueTargets = [...new Set(targets)];
+      const named = [...new Set(projects.filter((p) => !/[*!]|^tag:/.test(p)))];
+      // Every pair, unless there are so many that the pairs would outgrow the line itself.
+      if (named.length && uniqueTargets.length * named.length <= MAX_PAIRS) {
+        for (const target of uniqueTargets) for (const project of named) refs.push({ project, target });
+      } else for (const target of uniqueTargets) refs.push({ target });
+      if (!uniqueTargets.length || uniqueTargets.length * named.length > MAX_PAIRS) for (const project of named) refs.push({ project });
     } else if (command === 'show') {
       if (rest[0] === 'project' && rest[1] && !rest[1].startsWith('-')) refs.push({ project: rest[1] });
     } else if (!NX_BUILTINS.has(command)) {
@@ -112,15 +118,37 @@ export function parseNxCommands(line: string): NxCommand[] {
   return commands;
 }
 
+const MAX_FINDINGS_PER_COMMAND = 10;
+/** A command or name as messages quote it: a long one shortened, so a finding never repeats a whole 1 MB line. */
+const quote = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+interface GraphIndex {
+  projects: string[];
+  /** Every target name of the workspace, sorted. */
+  targets: string[];
+  hasTarget: Set<string>;
+}
+const graphIndexes = new WeakMap<ProjectTargets, GraphIndex>();
+function graphIndex(graph: ProjectTargets): GraphIndex {
+  let index = graphIndexes.get(graph);
+  if (!index) {
+    const projects = Object.keys(graph).sort();
+    const hasTarget = new Set(projects.flatMap((p) => graph[p]));
+    index = { projects, targets: [...hasTarget].sort(), hasTarget };
+    graphIndexes.set(graph, index);
+  }
+  return index;
+}
+
 /** Why a reference does not resolve in the graph, or undefined when it does. */
-export function checkRef(ref: { project?: string; target?: string }, graph: ProjectTargets): { message: string; fix: string } | undefined {
-  const projects = Object.keys(graph).sort();
+export function checkRef(ref: { project?: string; target?: string }, graph: ProjectTargets, budget?: SuggestionBudget): { message: string; fix: string } | undefined {
+  const { projects, targets: all, hasTarget } = graphIndex(graph);
   const project = ref.project !== undefined && !isPlaceholder(ref.project) ? ref.project : undefined;
   const target = ref.target !== undefined && !isPlaceholder(ref.target) ? ref.target : undefined;
-  if (project !== undefined && !(project in graph)) {
-    const suggestion = closest(project, projects, 0.5);
+  if (project !== undefined && !Object.hasOwn(graph, project)) {
+    const suggestion = closest(project, projects, 0.5, budget);
     return {
-      message: `project "${project}" does not exist in the project graph`,
+      message: `project "${quote(project)}" does not exist in the project graph`,
       fix: suggestion ? `Did you mean "${suggestion}"? Projects: ${projects.join(', ')}.` : `Projects: ${projects.join(', ') || 'none'} (npx nx show projects).`,
     };
   }
@@ -128,20 +156,28 @@ export function checkRef(ref: { project?: string; target?: string }, graph: Proj
   if (project !== undefined) {
     const targets = [...graph[project]].sort();
     if (targets.includes(target)) return undefined;
-    const suggestion = closest(target, targets, 0.5);
+    const suggestion = closest(target, targets, 0.5, budget);
     return {
-      message: `project "${project}" has no target "${target}"`,
+      message: `project "${project}" has no target "${quote(target)}"`,
       fix: `${suggestion ? `Did you mean "${suggestion}"? ` : ''}Targets of ${project}: ${targets.join(', ') || 'none'} (npx nx show project ${project}).`,
     };
   }
-  if (projects.some((p) => graph[p].includes(target))) return undefined;
-  const all = [...new Set(projects.flatMap((p) => graph[p]))].sort();
-  const suggestion = closest(target, all, 0.5);
+  if (hasTarget.has(target)) return undefined;
+  const suggestion = closest(target, all, 0.5, budget);
   return {
-    message: `no project has a target "${target}"`,
+    message: `no project has a target "${quote(target)}"`,
     fix: `${suggestion ? `Did you mean "${suggestion}"? ` : ''}Targets in the workspace: ${all.join(', ') || 'none'}.`,
   };
 }
+
+/** A shell line up to its comment (whitespace, then `#`), found in one pass. */
+function withoutComment(text: string): string {
+  for (let i = 0; i + 1 < text.length; i++) {
+    if (text[i + 1] === '#' && /\s/.test(text[i])) return text.slice(0, i);
+  }
+  return text;
+}
+
 
 /** Lines of code that hold commands: shell fences line by line (continuations joined), inline code whole. */
 export function commandLines(code: readonly MarkdownCode[]): Array<{ text: string; line: number; inline: boolean; context?: string }> {
@@ -154,11 +190,16 @@ export function commandLines(code: readonly MarkdownCode[]): Array<{ text: strin
     if (!SHELL_LANGS.has(block.lang.toLowerCase())) continue;
     const lines = block.content.split('\n');
     for (let i = 0; i < lines.length; i++) {
-      let text = lines[i];
       const start = i;
-      while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i];
+      const parts = [lines[i]];
+      // Parts joined once: appending line by line would copy the growing text for every continuation.
+      while (parts[parts.length - 1].endsWith('\\') && i + 1 < lines.length) {
+        parts[parts.length - 1] = parts[parts.length - 1].slice(0, -1);
+        parts.push(lines[++i]);
+      }
+      const text = parts.join(' ');
       if (/^\s*(#|$)/.test(text)) continue;
-      out.push({ text: text.replace(/\s#.*$/, ''), line: block.line + start, inline: false });
+      out.push({ text: withoutComment(text), line: block.line + start, inline: false });
     }
   }
   return out;
@@ -171,9 +212,16 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
   const { graph, retired = [] } = ctx.input;
   const table = [...RETIRED_COMMANDS, ...retired];
   const findings: DocsFinding[] = [];
+  // Whether a line is a migration table row, once per line (a line may hold thousands of code spans).
+  let mappingLine = -1;
+  let mappingContext = false;
   for (const { text, line, inline, context } of commandLines(parsed.code)) {
     // A line that quotes a retired command next to an nx command maps old to new (a migration table).
-    const mapping = inline && context !== undefined && /`(?:npx\s+)?nx\s/.test(context);
+    if (inline && context !== undefined && line !== mappingLine) {
+      mappingLine = line;
+      mappingContext = /`(?:npx\s+)?nx\s/.test(context);
+    }
+    const mapping = inline && context !== undefined && mappingContext;
     for (const entry of mapping ? [] : table) {
       const match = text.match(entry.pattern);
       if (!match) continue;
@@ -185,24 +233,42 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
         file,
         line,
         subject: match[0],
-        message: `\`${match[0]}\` no longer exists.`,
+        message: `\`${quote(match[0])}\` no longer exists.`,
         fix: `Use \`${replacement}\`${autofix ? ' (--fix does this).' : '.'}`,
         ...(autofix ? { edit: { file, line, from: match[0], to: replacement } } : {}),
       });
     }
     if (!graph) continue;
     for (const command of parseNxCommands(text)) {
+      const problems = new Map<string, { message: string; fix: string }>();
+      const others = new Set<string>();
       for (const ref of command.refs) {
-        const problem = checkRef(ref, graph);
-        if (!problem) continue;
+        const problem = checkRef(ref, graph, ctx.suggestions);
+        if (!problem || problems.has(problem.message)) continue;
+        if (problems.size < MAX_FINDINGS_PER_COMMAND) problems.set(problem.message, problem);
+        else others.add(problem.message);
+      }
+      const more = others.size;
+      for (const problem of problems.values()) {
         findings.push({
           rule: 'docs/stale-command',
           severity: 'error',
           file,
           line,
           subject: command.text,
-          message: `\`${command.text}\`: ${problem.message}.`,
+          message: `\`${quote(command.text)}\`: ${problem.message}.`,
           fix: problem.fix,
+        });
+      }
+      if (more) {
+        findings.push({
+          rule: 'docs/stale-command',
+          severity: 'error',
+          file,
+          line,
+          subject: command.text,
+          message: `\`${quote(command.text)}\`: ${more} more project or target names that are not in the project graph.`,
+          fix: 'Check the command against npx nx show projects.',
         });
       }
     }

@@ -30,6 +30,7 @@ export const pageOf = (ctx: DocsContext, path: string) =>
 interface FileIndex {
   byDir: Map<string, string[]>;
   byName: Map<string, string[]>;
+  sameName: Map<string, { first: string | undefined; count: number }>;
   suggestions: Map<string, Suggestion | undefined>;
 }
 const fileIndexes = new WeakMap<DocsContext, FileIndex>();
@@ -39,7 +40,7 @@ const MAX_FUZZY_FOLDER = 200;
 function fileIndex(ctx: DocsContext): FileIndex {
   let index = fileIndexes.get(ctx);
   if (!index) {
-    index = { byDir: new Map(), byName: new Map(), suggestions: new Map() };
+    index = { byDir: new Map(), byName: new Map(), sameName: new Map(), suggestions: new Map() };
     for (const file of ctx.input.files) {
       const slash = file.lastIndexOf('/');
       for (const [map, key] of [
@@ -69,12 +70,21 @@ function suggestFile(ctx: DocsContext, path: string): Suggestion | undefined {
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
   const top = path.slice(0, path.indexOf('/') + 1);
-  const sameName = top ? (index.byName.get(name.toLowerCase()) ?? []).filter((c) => c.startsWith(top)) : [];
-  let suggestion: Suggestion | undefined = sameName.length ? { path: sameName[0], moved: sameName.length === 1 } : undefined;
+  let suggestion: Suggestion | undefined;
+  if (top) {
+    // Per name and top folder, not per missing path: 100,000 broken links to one name look once.
+    const key = `${top}\0${name.toLowerCase()}`;
+    let same = index.sameName.get(key);
+    if (!same) {
+      const matches = (index.byName.get(name.toLowerCase()) ?? []).filter((c) => c.startsWith(top));
+      index.sameName.set(key, (same = { first: matches[0], count: matches.length }));
+    }
+    if (same.first !== undefined) suggestion = { path: same.first, moved: same.count === 1 };
+  }
   const siblings = index.byDir.get(slash === -1 ? '' : path.slice(0, slash)) ?? [];
   if (!suggestion && siblings.length <= MAX_FUZZY_FOLDER) {
     const byName = new Map(siblings.map((c) => [posix.basename(c), c]));
-    const best = closest(name, byName.keys(), 0.7);
+    const best = closest(name, byName.keys(), 0.7, ctx.suggestions);
     if (best !== undefined) suggestion = { path: byName.get(best)!, moved: false };
   }
   index.suggestions.set(path, suggestion);
@@ -83,6 +93,26 @@ function suggestFile(ctx: DocsContext, path: string): Suggestion | undefined {
 
 function rewrite(from: string, link: MarkdownLink, newPath: string, hash: string | undefined) {
   return link.raw ? { file: from, line: link.line, from: link.raw, to: relativeLink(from, newPath) + (hash ? `#${hash}` : '') } : undefined;
+}
+
+const anchorSuggestions = new WeakMap<DocsContext, Map<string, string | undefined>>();
+/** The nearest anchor of a page, once per page and missing anchor. */
+function anchorSuggestion(ctx: DocsContext, page: string, anchor: string, anchors: ReadonlySet<string>): string | undefined {
+  let known = anchorSuggestions.get(ctx);
+  if (!known) anchorSuggestions.set(ctx, (known = new Map()));
+  const key = `${page}\0${anchor}`;
+  if (!known.has(key)) known.set(key, closest(anchor, anchors, 0.6, ctx.suggestions));
+  return known.get(key);
+}
+
+/** The first eight anchors, without copying a set of thousands. */
+function firstAnchors(anchors: ReadonlySet<string>): string {
+  const first: string[] = [];
+  for (const anchor of anchors) {
+    if (first.length === 8) break;
+    first.push(`#${anchor}`);
+  }
+  return first.join(', ') || 'none';
 }
 
 const at = (file: string, link: MarkdownLink) => ({ file, line: link.line, ...(link.column ? { column: link.column } : {}), subject: link.target });
@@ -146,13 +176,13 @@ export function checkLinks(ctx: DocsContext, file: string): DocsFinding[] {
     if (!target) continue;
     const anchor = hash.toLowerCase();
     if (target.anchors.has(anchor)) continue;
-    const suggestion = closest(anchor, [...target.anchors], 0.6);
+    const suggestion = anchorSuggestion(ctx, page, anchor, target.anchors);
     findings.push({
       ...at(file, link),
       rule: 'docs/missing-anchor',
       severity: 'error',
       message: `${what} "${link.target}": ${page === file ? 'this page' : page} has no heading or anchor "#${hash}".`,
-      fix: suggestion ? `Did you mean #${suggestion}?` : `Headings of ${page === file ? 'this page' : page}: ${[...target.anchors].slice(0, 8).map((a) => `#${a}`).join(', ') || 'none'}.`,
+      fix: suggestion ? `Did you mean #${suggestion}?` : `Headings of ${page === file ? 'this page' : page}: ${firstAnchors(target.anchors)}.`,
     });
   }
   return findings;

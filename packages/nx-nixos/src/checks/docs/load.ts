@@ -1,9 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { isMarkdown } from './paths';
+import { compileGlob, type CompiledGlob } from '../../plugin/glob';
+import { isMarkdown, trimTrailingSlashes } from './paths';
+import { TreeReader } from './read-tree';
 
 const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.nx']);
+
+/** The tree cannot be listed: names the folder, the reason and what to do. */
+export class DocsTreeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DocsTreeError';
+  }
+}
 
 /** Files of the tree at `root`: `git ls-files` (tracked + untracked, not ignored, not deleted), or a walk outside Git. */
 export function listFiles(root: string): string[] {
@@ -17,57 +27,74 @@ export function listFiles(root: string): string[] {
   }
 }
 
+/** Every entry below root that is not a folder; symlinked folders are entries, never followed. */
 function walk(root: string): string[] {
   const out: string[] = [];
-  const visit = (rel: string) => {
-    for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
+  const pending = [''];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    const dir = join(root, rel);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      const { code, message } = e as NodeJS.ErrnoException;
+      throw new DocsTreeError(
+        `cannot list the folder ${dir} (${code ?? message}) while reading the tree at ${root}. ` +
+          `The tree must be one you can read: pass --root to the repository the docs belong to (by default the nearest folder above the docs with nx.json, else the Git top level).`,
+      );
+    }
+    for (const entry of entries) {
       if (SKIPPED_DIRS.has(entry.name)) continue;
       const path = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) visit(path);
+      if (entry.isDirectory()) pending.push(path);
       else out.push(path);
     }
-  };
-  visit('');
-  return out;
+  }
+  return out.sort();
 }
 
-/** A glob (`*`, `**`, `?`) as a regular expression over workspace-relative paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += glob[i + 2] === '/' ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+/**
+ * An exclude glob (`*`, `**`, `?`) over workspace-relative paths. Globs come from the repository's
+ * options, so the match never backtracks (see compileGlob); braces are read as themselves.
+ */
+export function excludeGlob(glob: string): CompiledGlob {
+  return compileGlob(glob, { braces: false });
 }
 
 export interface DocsTree {
   files: Set<string>;
   markdown: Map<string, string>;
   checked: string[];
+  /** Files to check that were not read, and why (a symlink leading out of the tree, a FIFO, a device, too large). */
+  unreadable: Map<string, string>;
 }
 
-/** Reads what docs-check needs: every file name, every Markdown file, and which of them to check. */
-export function loadDocsTree(root: string, docsDir: string, options: { readmes?: boolean; exclude?: readonly string[] } = {}): DocsTree {
+/**
+ * Reads what docs-check needs: every file name, every Markdown file, and which of them to check. Only
+ * regular files inside the tree are read (see TreeReader).
+ */
+export function loadDocsTree(root: string, docsDir: string, options: { readmes?: boolean; exclude?: readonly string[]; reader?: TreeReader } = {}): DocsTree {
   const files = new Set(listFiles(root).map((f) => f.split('\\').join('/')));
-  const exclude = (options.exclude ?? []).map(globToRegExp);
+  const exclude = (options.exclude ?? []).map(excludeGlob);
+  const reader = options.reader ?? new TreeReader(root);
   const markdown = new Map<string, string>();
   const checked: string[] = [];
-  const dir = docsDir === '.' ? '' : docsDir.replace(/\/+$/, '');
+  const unreadable = new Map<string, string>();
+  const dir = docsDir === '.' ? '' : trimTrailingSlashes(docsDir);
   for (const file of [...files].sort()) {
     if (!isMarkdown(file)) continue;
-    const path = join(root, file);
-    if (!existsSync(path)) continue;
-    markdown.set(file, readFileSync(path, 'utf8'));
     const inDocs = dir === '' || file.startsWith(`${dir}/`);
     const readme = options.readmes !== false && /^readme\.md$/i.test(posix.basename(file));
     // Exclusions apply to READMEs elsewhere (e.g. deliberately broken test fixtures), never to the docs folder.
-    if (inDocs || (readme && !exclude.some((re) => re.test(file)))) checked.push(file);
+    const check = inDocs || (readme && !exclude.some((re) => re.test(file)));
+    const read = reader.read(file);
+    if (read.text === undefined) {
+      if (check && !read.missing) unreadable.set(file, read.problem);
+      continue;
+    }
+    markdown.set(file, read.text);
+    if (check) checked.push(file);
   }
-  return { files, markdown, checked };
+  return { files, markdown, checked, unreadable };
 }

@@ -56,9 +56,10 @@ const md = new MarkdownIt({ html: true, linkify: false });
 // Keep reference definitions as tokens: they carry the line where a reference-style destination is written.
 md.core.ruler.disable('strip_references');
 
-// markdown-it keeps no source offsets for inline tokens; record where each link/image starts in its
-// inline block so findings get an exact line.
-for (const name of ['link', 'image'] as const) {
+// markdown-it keeps no source offsets for inline tokens; record where each link, image and code span
+// starts in its inline block so findings get an exact line.
+const OFFSET_TOKENS = { link: 'link_open', image: 'image', backticks: 'code_inline' } as const;
+for (const [name, type] of Object.entries(OFFSET_TOKENS)) {
   const rule = md.inline.ruler.__rules__.find((r) => r.name === name);
   if (!rule) throw new Error(`markdown-it: inline rule "${name}" not found`);
   const original = rule.fn as (state: StateInline, silent: boolean) => boolean;
@@ -69,7 +70,7 @@ for (const name of ['link', 'image'] as const) {
     if (ok && !silent) {
       for (let i = before; i < state.tokens.length; i++) {
         const token = state.tokens[i];
-        if (token.type === (name === 'link' ? 'link_open' : 'image')) {
+        if (token.type === type) {
           (token.meta ??= {}).offset = start;
           break;
         }
@@ -79,9 +80,85 @@ for (const name of ['link', 'image'] as const) {
   });
 }
 
+export interface HtmlAttribute {
+  /** Lower-cased tag name. */
+  tag: string;
+  /** Lower-cased attribute name. */
+  name: string;
+  value: string;
+  /** Offset of the tag's `<`. */
+  at: number;
+}
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 12 || c === 13;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isTagNameChar = (c: number) => isLetter(c) || (c >= 48 && c <= 57) || c === 45;
+
+/**
+ * The attributes of the start tags in a piece of HTML, tokenised as a browser reads a tag (a quoted value
+ * may hold `>`; a tag or value left open runs to the end). One pass that never goes back: a regular
+ * expression that looks for `href` after every `<a` of `<a <a <a ...` is quadratic.
+ */
+export function htmlAttributes(html: string, wanted: (tag: string, name: string) => boolean): HtmlAttribute[] {
+  const out: HtmlAttribute[] = [];
+  const n = html.length;
+  let i = 0;
+  while ((i = html.indexOf('<', i)) !== -1) {
+    const at = i++;
+    if (i >= n || !isLetter(html.charCodeAt(i))) continue;
+    const nameStart = i;
+    while (i < n && isTagNameChar(html.charCodeAt(i))) i++;
+    const tag = html.slice(nameStart, i).toLowerCase();
+    while (i < n) {
+      while (i < n && isSpace(html.charCodeAt(i))) i++;
+      if (i >= n) break;
+      const c = html[i];
+      if (c === '>') {
+        i++;
+        break;
+      }
+      if (c === '/') {
+        i++;
+        continue;
+      }
+      const attrStart = i;
+      i++; // the first character belongs to the name even when it is '='
+      while (i < n && !isSpace(html.charCodeAt(i)) && html[i] !== '/' && html[i] !== '>' && html[i] !== '=') i++;
+      const name = html.slice(attrStart, i).toLowerCase();
+      while (i < n && isSpace(html.charCodeAt(i))) i++;
+      let value = '';
+      if (html[i] === '=') {
+        i++;
+        while (i < n && isSpace(html.charCodeAt(i))) i++;
+        const quote = html[i];
+        if (quote === '"' || quote === "'") {
+          const end = html.indexOf(quote, i + 1);
+          value = html.slice(i + 1, end === -1 ? n : end);
+          i = end === -1 ? n : end + 1;
+        } else {
+          const start = i;
+          while (i < n && !isSpace(html.charCodeAt(i)) && html[i] !== '>') i++;
+          value = html.slice(start, i);
+        }
+      }
+      if (wanted(tag, name)) out.push({ tag, name, value, at });
+    }
+  }
+  return out;
+}
+
+const isAnchorAttribute = (_tag: string, name: string) => name === 'id' || name === 'name';
 // <a href> and <img src> in HTML blocks (README headers): GitHub follows them like Markdown links.
-const HTML_LINK = /<(a|img)\b[^>]*?\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
-const HTML_ANCHOR = /<[a-z][a-z0-9-]*\b[^>]*?\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+const isLinkAttribute = (tag: string, name: string) => (tag === 'a' || tag === 'img') && (name === 'href' || name === 'src');
+
+/** `<a ...>` alone, perhaps with its `</a>`: an anchor, not content. */
+function isLoneAnchor(html: string): boolean {
+  const text = html.trim();
+  if (!/^<a\s/i.test(text)) return false;
+  const end = text.indexOf('>');
+  const rest = end === -1 ? undefined : text.slice(end + 1).trim();
+  return rest === '' || rest?.toLowerCase() === '</a>';
+}
 
 const decodeEntities = (text: string) => (text.includes('&') ? md.utils.unescapeAll(text) : text);
 
@@ -116,20 +193,30 @@ export function parseMarkdown(source: string): ParsedMarkdown {
   const slugger = new GithubSlugger();
   const result: ParsedMarkdown = { headings: [], anchors: new Set(), links: [], code: [], prose: '', substantialBlocks: 0 };
 
-  // Several links on one line: search each after the previous one.
+  // Several links on one line: search each after the previous one. A destination not written verbatim
+  // (an entity, say) is searched to the end of the line; the budget keeps a line of 100,000 such links
+  // from costing 100,000 times its length, at the price of their columns.
   let searchLine = 0;
   let searchFrom = 0;
+  let budget = 0;
+  const find = (text: string, candidate: string) => {
+    if (!candidate || budget <= 0) return -1;
+    const at = text.indexOf(candidate, searchFrom);
+    budget -= at < 0 ? text.length - searchFrom : at + candidate.length - searchFrom;
+    return at;
+  };
   const locate = (link: MarkdownLink, href: string): MarkdownLink => {
     const text = lines[link.line - 1] ?? '';
     if (link.line !== searchLine) {
       searchLine = link.line;
       searchFrom = 0;
+      budget = 4 * text.length + 4096;
     }
     let candidate = href;
-    let at = candidate ? text.indexOf(candidate, searchFrom) : -1;
+    let at = find(text, candidate);
     if (at < 0 && link.target !== href) {
       candidate = link.target;
-      at = candidate ? text.indexOf(candidate, searchFrom) : -1;
+      at = find(text, candidate);
     }
     if (at >= 0) {
       searchFrom = at + candidate.length;
@@ -139,18 +226,19 @@ export function parseMarkdown(source: string): ParsedMarkdown {
     return link;
   };
   const addHtmlAnchors = (html: string) => {
-    for (const m of html.matchAll(HTML_ANCHOR)) result.anchors.add((m[1] ?? m[2] ?? m[3]).toLowerCase());
+    for (const attribute of htmlAttributes(html, isAnchorAttribute)) if (attribute.value) result.anchors.add(attribute.value.toLowerCase());
   };
 
   const addHtmlLinks = (html: string, firstLine: number) => {
-    if (!/<(a|img)\b/i.test(html)) return;
-    for (const m of html.matchAll(HTML_LINK)) {
-      const href = m[2] ?? m[3] ?? '';
-      if (!href) continue;
-      let line = firstLine;
-      for (let i = 0; i < (m.index ?? 0); i++) if (html.charCodeAt(i) === 10) line++;
-      const kind = m[1].toLowerCase() === 'img' ? 'image' : 'link';
-      result.links.push(locate({ kind, target: decodeTarget(decodeEntities(href)), line, text: '' }, href));
+    let line = firstLine;
+    let counted = 0;
+    const seen = new Set<number>();
+    for (const { tag, value, at } of htmlAttributes(html, isLinkAttribute)) {
+      // The first href or src of a tag counts, as before.
+      if (!value || seen.has(at)) continue;
+      seen.add(at);
+      for (; counted < at; counted++) if (html.charCodeAt(counted) === 10) line++;
+      result.links.push(locate({ kind: tag === 'img' ? 'image' : 'link', target: decodeTarget(decodeEntities(value)), line, text: '' }, value));
     }
   };
 
@@ -177,7 +265,7 @@ export function parseMarkdown(source: string): ParsedMarkdown {
       case 'html_block':
         addHtmlAnchors(token.content);
         addHtmlLinks(token.content, line);
-        if (!/^\s*<!--/.test(token.content) && !/^\s*<a\s[^>]*>\s*(<\/a>)?\s*$/i.test(token.content)) result.substantialBlocks++;
+        if (!/^\s*<!--/.test(token.content) && !isLoneAnchor(token.content)) result.substantialBlocks++;
         break;
       case 'table_open':
         result.substantialBlocks++;
@@ -219,7 +307,6 @@ export function parseMarkdown(source: string): ParsedMarkdown {
       for (; counted < offset && counted < content.length; counted++) if (content.charCodeAt(counted) === 10) lineAt++;
       return lineAt;
     };
-    const codeStart = result.code.length;
     let linkDepth = 0;
     let linkText = '';
     let pending: MarkdownLink | undefined;
@@ -252,10 +339,12 @@ export function parseMarkdown(source: string): ParsedMarkdown {
             result.links.push(locate({ kind: 'image', target: decodeTarget(src), line: lineOf(meta.offset), text: child.content }, src));
           break;
         }
-        case 'code_inline':
+        case 'code_inline': {
           if (linkDepth) linkText += child.content;
-          result.code.push({ kind: 'inline', lang: '', content: child.content, line: lineAt });
+          const offset = (child.meta as { offset?: number } | null)?.offset;
+          result.code.push({ kind: 'inline', lang: '', content: child.content, line: offset === undefined ? lineAt : lineOf(offset) });
           break;
+        }
         case 'html_inline':
           addHtmlAnchors(child.content);
           break;
@@ -266,20 +355,6 @@ export function parseMarkdown(source: string): ParsedMarkdown {
         case 'softbreak':
         case 'hardbreak':
           break;
-      }
-    }
-    // Inline code lines: recount precisely only when the block spans lines (rare for code spans).
-    if (content.includes('\n')) {
-      let offset = 0;
-      let l = firstLine;
-      const codes = result.code.slice(codeStart);
-      let searchFrom = 0;
-      for (const code of codes) {
-        const at = content.indexOf(code.content, searchFrom);
-        if (at < 0) continue;
-        for (; offset < at; offset++) if (content.charCodeAt(offset) === 10) l++;
-        code.line = l;
-        searchFrom = at + code.content.length;
       }
     }
   }

@@ -7,6 +7,13 @@ export const isMarkdown = (path: string) => MARKDOWN_EXTENSIONS.test(path);
 /** README.md or index.md: the page a folder link shows. */
 export const isIndexPage = (path: string) => README.test(posix.basename(path));
 
+/** A path without its trailing slashes (a loop: `/\/+$/` retries every run of slashes, quadratic in its length). */
+export function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return path.slice(0, end);
+}
+
 /** Every folder that holds at least one of `files` ('' is the root). */
 export function foldersOf(files: Iterable<string>): Set<string> {
   const dirs = new Set<string>(['']);
@@ -61,7 +68,7 @@ export function resolveLink(from: string, target: string, image: boolean): Resol
   if (value === '') path = from;
   else {
     const joined = value.startsWith('/') ? value.slice(1) : posix.join(posix.dirname(from), value);
-    path = posix.normalize(joined || '.').replace(/\/+$/, '');
+    path = trimTrailingSlashes(posix.normalize(joined || '.'));
     if (path === '.') path = '';
     if (path === '..' || path.startsWith('../')) return { kind: 'escapes', path };
   }

@@ -11,4 +11,5 @@ export const DOCS_RULES: Record<string, string> = {
   'docs/link-to-stub': 'A link points to a stub page instead of the page it points to; --fix rewrites it.',
   'docs/stale-command': 'An nx command names a project or target that is not in the project graph.',
   'docs/retired-command': 'A command of the retired CLI or scripts; --fix writes its replacement.',
+  'docs/unreadable': 'A page to check is not a regular file inside the repository (a symlink leading out of it, a FIFO, a device) or is too large; it is not read.',
 };

@@ -1,7 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
+import { jsonErrorPosition, parseAllowlist } from './allowlist';
 import { applyEdits } from './fix';
 import { runDocsCheck } from './run';
 
@@ -136,5 +138,117 @@ describe('nx-nixos docs-check (CLI)', () => {
     expect(err).toContain('--format xml: expected one of text, json, sarif, github.');
     expect(await main(['docs-check', join(root, 'nope')])).toBe(2);
     expect(err).toContain('is not a folder');
+  });
+});
+
+// A file outside every tree the tests check, with content that must never show up in any output.
+const SECRET = 'root:$6$s3cr3t-hash:19000:0:99999:7:::\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY\n';
+function outsideFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'docs-check-outside-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'shadow'), SECRET);
+  return join(dir, 'shadow');
+}
+const leaks = (text: string) => text.includes('s3cr3t') || text.includes('wJalrXUtnFEMI') || text.includes('root:');
+
+describe('docs-check reads only regular files inside the tree', () => {
+  let out: string;
+  let err: string;
+  beforeEach(() => {
+    out = '';
+    err = '';
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+    jest.spyOn(console, 'error').mockImplementation((...args) => void (err += `${args.join(' ')}\n`));
+    jest.spyOn(console, 'log').mockImplementation((...args) => void (out += `${args.join(' ')}\n`));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([
+    ['a path that climbs out with ..', () => '../../../../../../../../etc/passwd', /is not inside the repository/],
+    ['an absolute path outside the tree', () => outsideFile(), /is not inside the repository/],
+    ['a symlink inside the tree that leads out', (root: string) => (symlinkSync(outsideFile(), join(root, 'allow.json')), 'allow.json'), /is a symlink that leads outside the repository/],
+    ['a FIFO', (root: string) => (execFileSync('mkfifo', [join(root, 'allow.json')]), 'allow.json'), /is not a regular file/],
+    ['a device', (root: string) => (symlinkSync('/dev/zero', join(root, 'allow.json')), 'allow.json'), /is a symlink that leads outside the repository/],
+  ])('--allowlist as %s: exit 2, names the file and the reason, never reads or quotes it', async (_what, make, reason) => {
+    const root = copyFixture('slugs');
+    const allowlist = make(root);
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph', '--allowlist', allowlist])).toBe(2);
+    expect(err).toMatch(reason);
+    expect(err).toContain(`${allowlist}: cannot read the allowlist`);
+    expect(leaks(out + err)).toBe(false);
+  });
+
+  it('names the line and column of an allowlist that is not JSON, without quoting it', async () => {
+    const root = copyFixture('slugs');
+    writeFileSync(join(root, 'allow.json'), `[\n  ${SECRET}]`);
+    await expect(runDocsCheck({ root, docsDir: 'docs', allowlist: 'allow.json' })).rejects.toThrow(
+      /^allow\.json: not valid JSON \(line 2, column 3\)\. Expected an array of/,
+    );
+    const error = await runDocsCheck({ root, docsDir: 'docs', allowlist: 'allow.json' }).catch((e: Error) => e.message);
+    expect(leaks(String(error))).toBe(false);
+  });
+
+  it('reports a page that is a symlink out of the tree, a FIFO or a device as docs/unreadable, and reads none of them', async () => {
+    const root = copyFixture('links');
+    symlinkSync(outsideFile(), join(root, 'docs/reference/shadow.md'));
+    symlinkSync('/dev/zero', join(root, 'docs/reference/zero.md'));
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+    symlinkSync('../../pipe', join(root, 'docs/reference/pipe.md'));
+    symlinkSync('/nonexistent/page.md', join(root, 'docs/reference/dangling.md'));
+    // A symlink that stays inside the tree is read like the page it points to.
+    symlinkSync('links.md', join(root, 'docs/reference/alias.md'));
+    const started = Date.now();
+    const run = await runDocsCheck({ root, docsDir: 'docs', format: 'json' });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const unreadable = run.findings.filter((f) => f.rule === 'docs/unreadable').map((f) => `${f.file}: ${f.message}`);
+    expect(unreadable.sort()).toEqual([
+      'docs/reference/dangling.md: docs/reference/dangling.md was not read: it is a symlink to nothing.',
+      'docs/reference/pipe.md: docs/reference/pipe.md was not read: it is not a regular file (a FIFO, a device or a socket).',
+      'docs/reference/shadow.md: docs/reference/shadow.md was not read: it is a symlink that leads outside the repository.',
+      'docs/reference/zero.md: docs/reference/zero.md was not read: it is a symlink that leads outside the repository.',
+    ]);
+    expect(run.findings.some((f) => f.file === 'docs/reference/alias.md' && f.rule === 'docs/missing-file')).toBe(true);
+    expect(leaks(run.report)).toBe(false);
+  });
+
+  it('refuses a docs folder outside the tree, by name or through a symlink', async () => {
+    const root = copyFixture('links');
+    await expect(runDocsCheck({ root, docsDir: '../elsewhere' })).rejects.toThrow(/docs folder "\.\.\/elsewhere" is outside the repository/);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'docs-check-elsewhere-'));
+    dirs.push(elsewhere);
+    symlinkSync(elsewhere, join(root, 'linked-docs'));
+    await expect(runDocsCheck({ root, docsDir: 'linked-docs' })).rejects.toThrow(/docs folder "linked-docs" leads outside the repository .*\(a symlink\)/);
+    expect(await main(['docs-check', join(root, 'linked-docs'), '--root', root])).toBe(2);
+    expect(err).toContain('is outside the root');
+  });
+
+  it('names the folder it cannot list and what to do, instead of a raw EACCES (--root /)', async () => {
+    const root = copyFixture('links');
+    mkdirSync(join(root, 'locked'));
+    // The module itself, not an import's copy of it: the walk calls fs.readdirSync through it.
+    const fs = require('node:fs') as typeof import('node:fs');
+    const readdir = fs.readdirSync;
+    jest.spyOn(fs, 'readdirSync').mockImplementation(((path: import('node:fs').PathLike, options?: unknown) => {
+      if (String(path).endsWith('/locked')) throw Object.assign(new Error(`EACCES: permission denied, scandir '${String(path)}'`), { code: 'EACCES' });
+      return readdir(path, options as never);
+    }) as typeof fs.readdirSync);
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
+    expect(err).toContain(`cannot list the folder ${join(root, 'locked')} (EACCES) while reading the tree at ${root}`);
+    expect(err).toContain('pass --root to the repository the docs belong to');
+  });
+});
+
+describe('allowlist parsing', () => {
+  it('locates JSON errors without recursion, even in 100,000 nested brackets', () => {
+    expect(jsonErrorPosition('{"a": 1,}')).toEqual({ line: 1, column: 9 });
+    expect(jsonErrorPosition('[\n  1,\n  x]')).toEqual({ line: 3, column: 3 });
+    expect(jsonErrorPosition('"unterminated')).toEqual({ line: 1, column: 14 });
+    expect(jsonErrorPosition('[1] 2')).toEqual({ line: 1, column: 5 });
+    expect(jsonErrorPosition('['.repeat(100_000))).toEqual({ line: 1, column: 100_001 });
+  });
+
+  it('names the entry and the field of a malformed entry', () => {
+    expect(() => parseAllowlist('{"allowlist": [{"rule": "docs/orphan", "path": "x", "hash": "*"}]}', 'a.json')).toThrow(/^a\.json: 0\.reason: say why/);
+    expect(() => parseAllowlist('{"rules": []}', 'a.json')).toThrow(/^a\.json: \(root\): not an array/);
   });
 });

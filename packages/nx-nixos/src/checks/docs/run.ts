@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
 import { EXIT, exitCodeFor, type Finding, type Severity } from '../../report/finding';
 import { formatReport, type ReportFormat } from '../../report/format';
 import { writeFileAtomic } from '../../fs/atomic';
+import { loadAllowlist } from './allowlist';
 import { checkDocs } from './check';
 import { applyEdits, editsByFile } from './fix';
 import { loadDocsTree } from './load';
+import { leaves, TreeReader } from './read-tree';
 import { DOCS_RULES } from './rules';
 import type { DocsCheckInput, DocsFinding, ProjectTargets, TextEdit } from './types';
 
@@ -15,11 +17,11 @@ export const DEFAULT_EXCLUDE = ['**/test/fixtures/**', '**/__fixtures__/**'];
 export interface DocsCheckRunOptions {
   /** Workspace (repository) root, absolute. */
   root: string;
-  /** Docs folder, relative to root. */
+  /** Docs folder, relative to root; it must be inside root. */
   docsDir: string;
   format?: ReportFormat;
   fix?: boolean;
-  /** Allowlist file, relative to root. */
+  /** Allowlist file, relative to root; it must be a regular file inside root. */
   allowlist?: string;
   failLevel?: Severity;
   /** Also check every README.md in the repository. Default true. */
@@ -45,15 +47,30 @@ export interface DocsCheckRun {
 
 const toFinding = ({ edit: _edit, ...finding }: DocsFinding): Finding => finding;
 
+/** A docs folder given relative to the root, normalised; an error when it is not inside the root. */
+function docsFolder(reader: TreeReader, docsDir: string): string {
+  const rel = relative(reader.root, resolve(reader.root, docsDir)).split(sep).join('/');
+  if (leaves(rel)) throw new Error(`docs folder "${docsDir}" is outside the repository ${reader.root}; name a folder inside it, relative to its root (e.g. "docs").`);
+  const real = (() => {
+    try {
+      return realpathSync.native(join(reader.root, rel));
+    } catch {
+      return undefined; // a missing docs folder is a finding (docs/no-index), not an error
+    }
+  })();
+  if (real !== undefined && !reader.inside(real))
+    throw new Error(`docs folder "${docsDir}" leads outside the repository ${reader.root} (a symlink); name a folder inside it.`);
+  return rel;
+}
+
 /** Loads the tree, checks it, applies --fix, filters by the allowlist and formats: what the executor and CLI share. */
 export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCheckRun> {
-  const docsDir = options.docsDir === '.' ? '' : options.docsDir.replace(/^\.\//, '').replace(/\/+$/, '');
-  // zod (the allowlist schema) costs startup time; load it only when there is an allowlist.
-  const allowlist: AllowlistEntry[] = options.allowlist
-    ? (await import('../../report/allowlist-file')).loadAllowlistFile(join(options.root, options.allowlist))
-    : [];
+  const reader = new TreeReader(options.root);
+  const docsDir = docsFolder(reader, options.docsDir);
+  const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlist(reader, options.allowlist) : [];
   const load = async () => {
-    const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE });
+    // A fresh reader each time: --fix changes files between the two loads.
+    const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE, reader: new TreeReader(options.root) });
     const input: DocsCheckInput = {
       ...tree,
       docsDir,
@@ -70,11 +87,15 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
   if (options.fix) {
     const edits = result.findings.flatMap((f) => (f.edit ? [f.edit] : []));
     for (const [file, fileEdits] of editsByFile(edits)) {
-      const path = join(options.root, file);
-      const before = readFileSync(path, 'utf8');
-      const { text, applied, skipped } = applyEdits(before, fileEdits);
-      if (text !== before) writeFileAtomic(path, text);
-      fixed.push(...applied);
+      const read = reader.read(file);
+      if (read.text === undefined) {
+        messages.push(`${file}: not fixed: it ${read.problem}.`);
+        continue;
+      }
+      const { text, applied, skipped } = applyEdits(read.text, fileEdits);
+      // The real path: a page that is a symlink inside the repository stays a symlink.
+      if (text !== read.text) writeFileAtomic(read.real, text);
+      for (const edit of applied) fixed.push(edit);
       for (const s of skipped) messages.push(`${s.file}:${s.line}: could not find "${s.from}" to replace; fix it by hand.`);
     }
     if (fixed.length) {

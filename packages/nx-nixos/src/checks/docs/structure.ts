@@ -51,8 +51,8 @@ export function checkStructure(ctx: DocsContext): DocsFinding[] {
   // Pages reachable from the root index, following links of index pages only.
   const linked = new Set<string>([root]);
   const queue = [root];
-  while (queue.length) {
-    const index = queue.shift()!;
+  for (let next = 0; next < queue.length; next++) {
+    const index = queue[next];
     for (const link of localLinks(ctx, index)) {
       const page = pageOf(ctx, link.path);
       if (!page || !isMarkdown(page) || !under(docsDir, page) || linked.has(page)) continue;

@@ -1,6 +1,7 @@
 import type { Finding } from '../../report/finding';
 import type { ParsedMarkdown } from './markdown';
 import type { Resolved } from './paths';
+import type { SuggestionBudget } from './suggest';
 
 /** Project name -> its target names: the part of the Nx project graph the command rule needs. */
 export type ProjectTargets = Record<string, readonly string[]>;
@@ -46,6 +47,8 @@ export interface DocsCheckInput {
   stubMaxWords?: number;
   /** Rule ids to leave out. */
   disabledRules?: readonly string[];
+  /** Pages to check that were not read, and why (docs/unreadable). */
+  unreadable?: ReadonlyMap<string, string>;
 }
 
 export interface DocsCheckResult {
@@ -57,6 +60,8 @@ export interface DocsCheckResult {
 /** Shared, lazily filled view of the tree for the rules. */
 export interface DocsContext {
   input: DocsCheckInput;
+  /** Shared by every "did you mean" of the run. */
+  suggestions: SuggestionBudget;
   dirs: ReadonlySet<string>;
   parse(path: string): ParsedMarkdown | undefined;
   /** resolveLink, memoised per folder and destination. */

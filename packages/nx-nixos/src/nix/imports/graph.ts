@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { readNixSource } from './read';
 import { PathLiteral, scanPathLiterals } from './tokenize';
 
 /**
@@ -39,31 +40,39 @@ export interface FileSystemView {
 export const diskView: FileSystemView = {
   isDirectory(p) {
     try {
-      return statSync(p).isDirectory();
+      return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
     } catch {
       return false;
     }
   },
   listFiles(dir) {
     const found: string[] = [];
-    const walk = (d: string) => {
+    // A stack, not recursion: folders may nest as deep as the file system allows.
+    const pending = [dir];
+    while (pending.length > 0) {
+      const d = pending.pop() as string;
       let entries;
       try {
         entries = readdirSync(d, { withFileTypes: true });
       } catch {
-        return;
+        continue;
       }
       for (const e of entries) {
         if (e.name === 'node_modules' || e.name === '.git') continue;
         const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
+        // A symlinked folder is not followed (it may lead out of the workspace); it is listed as an entry.
+        if (e.isDirectory()) pending.push(p);
         else found.push(p);
       }
-    };
-    walk(dir);
+    }
     return found.sort();
   },
 };
+
+/** Whether a path relative to a root (as path.relative gives it) leaves that root. `..dots.nix` does not. */
+export function leavesRoot(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
 
 const toPosix = (p: string) => p.split(sep).join(posix.sep);
 
@@ -74,6 +83,16 @@ export function resolveFileImports(root: string, file: string, source: string, f
 
 /** Resolves already scanned literals (scanning is the part worth caching; resolution asks the disk). */
 export function resolveLiterals(root: string, file: string, literals: PathLiteral[], fs: FileSystemView = diskView): FileImports {
+  // A file may name one path many times: the disk is asked once per path.
+  const folders = new Map<string, boolean>();
+  const asked: FileSystemView = {
+    isDirectory(p) {
+      let d = folders.get(p);
+      if (d === undefined) folders.set(p, (d = fs.isDirectory(p)));
+      return d;
+    },
+    listFiles: (d) => fs.listFiles(d),
+  };
   const absRoot = resolve(root);
   const dir = dirname(resolve(absRoot, file));
   const result: FileImports = { file: toPosix(file), dependencies: [], external: [] };
@@ -90,7 +109,7 @@ export function resolveLiterals(root: string, file: string, literals: PathLitera
       result.external.push({ kind: lit.kind, text: lit.kind === 'search' ? `<${lit.text}>` : lit.text, line: lit.line });
       continue;
     }
-    const dep = resolveLiteral(absRoot, dir, lit, fs);
+    const dep = resolveLiteral(absRoot, dir, lit, asked);
     if (!dep) result.external.push({ kind: 'outside', text: lit.text, line: lit.line });
     else add(dep);
   }
@@ -111,16 +130,19 @@ function resolveLiteral(absRoot: string, dir: string, lit: PathLiteral, fs: File
     else kind = 'folder';
   }
   const rel = relative(absRoot, target);
-  if (rel.startsWith('..') || resolve(absRoot, rel) !== target) return undefined;
+  if (leavesRoot(rel) || resolve(absRoot, rel) !== target) return undefined;
   return { kind, path: toPosix(rel) || '.', line: lit.line, literal: lit.text };
 }
 
 export type ImportGraph = Map<string, FileImports>;
 
-/** Parses every given file (workspace-relative). */
-export function buildImportGraph(root: string, files: string[], fs: FileSystemView = diskView, read = (abs: string) => readFileSync(abs, 'utf8')): ImportGraph {
+/** Parses every given file (workspace-relative) that is a regular file inside the workspace (see readNixSource). */
+export function buildImportGraph(root: string, files: string[], fs: FileSystemView = diskView): ImportGraph {
   const graph: ImportGraph = new Map();
-  for (const f of files) graph.set(toPosix(f), resolveFileImports(root, f, read(resolve(root, f)), fs));
+  for (const f of files) {
+    const source = readNixSource(root, f);
+    if (source.text !== undefined) graph.set(toPosix(f), resolveFileImports(root, f, source.text, fs));
+  }
   return graph;
 }
 
@@ -148,8 +170,8 @@ export function importClosure(root: string, entries: string[], load: (file: stri
     if (file.endsWith('.nix')) queue.push(file);
   };
   for (const e of entries) visit(toPosix(e));
-  while (queue.length > 0) {
-    const file = queue.shift() as string;
+  for (let next = 0; next < queue.length; next++) {
+    const file = queue[next];
     const imports = load(file);
     if (!imports) continue;
     for (const x of imports.external) external.push({ ...x, file });

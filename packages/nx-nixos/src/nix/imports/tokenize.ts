@@ -17,36 +17,164 @@ export interface PathLiteral {
   line: number;
 }
 
-const PC = '[a-zA-Z0-9._\\-+]';
-const CANDIDATES: Array<[string, RegExp]> = [
-  ['search', new RegExp(`<${PC}+(/${PC}+)*>`, 'y')],
-  ['uri', /[a-zA-Z][a-zA-Z0-9+\-.]*:[a-zA-Z0-9%/?:@&=+$,\-_.!~*']+/y],
-  ['pathseg', new RegExp(`${PC}*/\\$\\{`, 'y')],
-  ['hpathstart', /~\/\$\{/y],
-  ['path', new RegExp(`${PC}*(/${PC}+)+/?`, 'y')],
-  ['hpath', new RegExp(`~(/${PC}+)+/?`, 'y')],
-  ['id', /[a-zA-Z_][a-zA-Z0-9_'-]*/y],
-  ['float', /(([1-9][0-9]*\.[0-9]*)|(0?\.[0-9]+))([Ee][+-]?[0-9]+)?/y],
-  ['int', /[0-9]+/y],
-  ['op', /\/\/|->|==|!=|<=|>=|&&|\|\||\+\+|\.\.\./y],
-];
-const PATH_CONT = new RegExp(`(${PC}*(/${PC}+)+/?|${PC}*/|${PC}+)`, 'y');
+// Character classes of the lexer's rules, as bit flags per ASCII code.
+const PC = 1; // path character: [a-zA-Z0-9._\-+]
+const SCHEME = 2; // URI scheme character after the first letter: [a-zA-Z0-9+\-.]
+const URI = 4; // URI character after the colon: [a-zA-Z0-9%/?:@&=+$,\-_.!~*']
+const ID = 8; // identifier character after the first: [a-zA-Z0-9_'-]
+const CLASSES = new Uint8Array(128);
+const mark = (chars: string, flag: number) => {
+  for (const c of chars) CLASSES[c.charCodeAt(0)] |= flag;
+};
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+mark(`${ALNUM}._-+`, PC);
+mark(`${ALNUM}+-.`, SCHEME);
+mark(`${ALNUM}%/?:@&=+$,-_.!~*'`, URI);
+mark(`${ALNUM}_'-`, ID);
+
+const OPERATORS = ['//', '->', '==', '!=', '<=', '>=', '&&', '||', '++', '...'];
 
 type Frame = 'code' | 'brace' | 'anti' | 'str' | 'ind' | 'inpath' | 'list' | 'imports-list' | 'paren';
 
-function longest(src: string, i: number): [string, string] | undefined {
-  let best: [string, string] | undefined;
-  for (const [name, re] of CANDIDATES) {
-    re.lastIndex = i;
-    const m = re.exec(src);
-    // Earlier candidates win ties, as in flex (rule order).
-    if (m && (!best || m[0].length > best[1].length)) best = [name, m[0]];
+/**
+ * The lexer's rules at one position, each matched by hand in time proportional to what it reads. A rule
+ * that reads a run of characters and then fails (`a.a.a.` is no path: no slash follows) would make a
+ * regular expression retry the same run from every position, quadratic in the run; here the end of the
+ * run is remembered for every position inside it.
+ */
+class Rules {
+  private readonly n: number;
+  private readonly runs = new Map<number, { from: number; end: number }>();
+
+  constructor(private readonly src: string) {
+    this.n = src.length;
   }
-  return best;
+
+  has(i: number, flag: number): boolean {
+    if (i >= this.n) return false;
+    const c = this.src.charCodeAt(i);
+    return c < 128 && (CLASSES[c] & flag) !== 0;
+  }
+
+  private at(i: number, ch: string): boolean {
+    return this.src.charCodeAt(i) === ch.charCodeAt(0);
+  }
+
+  /** End of the run of `flag` characters starting at i (i itself when there is none). */
+  runEnd(i: number, flag: number): number {
+    let run = this.runs.get(flag);
+    if (run && run.from <= i && i <= run.end) return run.end;
+    let j = i;
+    while (this.has(j, flag)) j++;
+    if (!run) this.runs.set(flag, (run = { from: i, end: j }));
+    run.from = i;
+    run.end = j;
+    return j;
+  }
+
+  /** `(/PC+)*` from j, then the end. */
+  private segments(j: number): number {
+    while (this.at(j, '/') && this.has(j + 1, PC)) j = this.runEnd(j + 1, PC);
+    return j;
+  }
+
+  /** `PC*(/PC+)+/?`: length, or -1. */
+  path(i: number): number {
+    const r = this.runEnd(i, PC);
+    if (!(this.at(r, '/') && this.has(r + 1, PC))) return -1;
+    let j = this.segments(r);
+    if (this.at(j, '/')) j++;
+    return j - i;
+  }
+
+  /** The rules in flex order; the longest match wins, the earlier rule on a tie. */
+  longest(i: number): [string, string] | undefined {
+    const src = this.src;
+    let bestName = '';
+    let bestLength = 0;
+    const offer = (name: string, length: number) => {
+      if (length > bestLength) {
+        bestName = name;
+        bestLength = length;
+      }
+    };
+    const c = src[i];
+    // search: <PC+(/PC+)*>
+    if (c === '<' && this.has(i + 1, PC)) {
+      const j = this.segments(this.runEnd(i + 1, PC));
+      if (this.at(j, '>')) offer('search', j + 1 - i);
+    }
+    // uri: [a-zA-Z][a-zA-Z0-9+\-.]*:[a-zA-Z0-9%/?:@&=+$,\-_.!~*']+
+    if (/[a-zA-Z]/.test(c)) {
+      const s = this.runEnd(i, SCHEME);
+      if (this.at(s, ':') && this.has(s + 1, URI)) offer('uri', this.runEnd(s + 1, URI) - i);
+    }
+    // pathseg: PC*/\$\{
+    const r = this.runEnd(i, PC);
+    if (this.at(r, '/') && src.startsWith('${', r + 1)) offer('pathseg', r + 3 - i);
+    // hpathstart: ~/\$\{
+    if (src.startsWith('~/${', i)) offer('hpathstart', 4);
+    offer('path', this.path(i));
+    // hpath: ~(/PC+)+/?
+    if (c === '~' && this.at(i + 1, '/') && this.has(i + 2, PC)) {
+      let j = this.segments(i + 1);
+      if (this.at(j, '/')) j++;
+      offer('hpath', j - i);
+    }
+    // id: [a-zA-Z_][a-zA-Z0-9_'-]*
+    if (/[a-zA-Z_]/.test(c)) offer('id', this.runEnd(i + 1, ID) - i);
+    offer('float', this.float(i));
+    // int: [0-9]+
+    let d = i;
+    while (d < this.n && src.charCodeAt(d) >= 48 && src.charCodeAt(d) <= 57) d++;
+    offer('int', d - i);
+    for (const op of OPERATORS) if (src.startsWith(op, i)) offer('op', op.length);
+    return bestLength > 0 ? [bestName, src.slice(i, i + bestLength)] : undefined;
+  }
+
+  /** `(([1-9][0-9]*\.[0-9]*)|(0?\.[0-9]+))([Ee][+-]?[0-9]+)?`: length, or -1. */
+  private float(i: number): number {
+    const src = this.src;
+    const digits = (j: number) => {
+      while (j < this.n && src.charCodeAt(j) >= 48 && src.charCodeAt(j) <= 57) j++;
+      return j;
+    };
+    let j: number;
+    if (src[i] >= '1' && src[i] <= '9') {
+      j = digits(i + 1);
+      if (src[j] !== '.') return -1;
+      j = digits(j + 1);
+    } else {
+      j = src[i] === '0' ? i + 1 : i;
+      if (src[j] !== '.') return -1;
+      const end = digits(j + 1);
+      if (end === j + 1) return -1;
+      j = end;
+    }
+    if (src[j] === 'E' || src[j] === 'e') {
+      const sign = src[j + 1] === '+' || src[j + 1] === '-' ? j + 2 : j + 1;
+      const end = digits(sign);
+      if (end > sign) j = end;
+    }
+    return j - i;
+  }
+
+  // In a path after an antiquotation: PC*(/PC+)+/? else PC*/ else PC+ (the first alternative that matches).
+  pathContinuation(i: number): number {
+    const r = this.runEnd(i, PC);
+    if (this.at(r, '/') && this.has(r + 1, PC)) {
+      let j = this.segments(r);
+      if (this.at(j, '/')) j++;
+      return j - i;
+    }
+    if (this.at(r, '/')) return r + 1 - i;
+    return r - i;
+  }
 }
 
 export function scanPathLiterals(src: string): PathLiteral[] {
   const out: PathLiteral[] = [];
+  const rules = new Rules(src);
   const stack: Frame[] = ['code'];
   let i = 0;
   let prev = ''; // previous significant token in code
@@ -72,7 +200,7 @@ export function scanPathLiterals(src: string): PathLiteral[] {
       kind,
       text,
       dynamic,
-      imported: prev === 'import' || /callPackage$/.test(prev) || top() === 'imports-list',
+      imported: prev === 'import' || prev.endsWith('callPackage') || top() === 'imports-list',
       line: lineAt(pos),
     };
     out.push(lit);
@@ -126,10 +254,9 @@ export function scanPathLiterals(src: string): PathLiteral[] {
         prev = '${';
         continue;
       }
-      PATH_CONT.lastIndex = i;
-      const m = PATH_CONT.exec(src);
-      if (m && m[0].length > 0) {
-        i += m[0].length;
+      const length = rules.pathContinuation(i);
+      if (length > 0) {
+        i += length;
         continue;
       }
       stack.pop();
@@ -180,7 +307,7 @@ export function scanPathLiterals(src: string): PathLiteral[] {
       prevTwo(c);
       continue;
     }
-    const tok = longest(src, i);
+    const tok = rules.longest(i);
     if (!tok) {
       i++;
       prevTwo(c);
