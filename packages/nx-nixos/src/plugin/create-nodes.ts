@@ -29,6 +29,17 @@ export async function createNodesForFiles(
   const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles: new Set(files) });
   const moduleRoots = new Set<string>();
 
+  // Who owns each project name, to report a clash (which Nx cannot merge) at the file that causes it.
+  const owners = new Map<string, string>();
+  const claim = (name: string, owner: string) => {
+    const other = owners.get(name);
+    if (other === undefined) owners.set(name, owner);
+    return other;
+  };
+  if (files.includes('flake.nix')) claim(options.repoProjectName, 'the repository project (option "repoProjectName")');
+  if (files.includes(`${options.docsDir}/README.md`)) claim('docs', `the documentation project of ${options.docsDir}`);
+  const profiles: string[] = [];
+
   for (const file of files) {
     if (file === 'flake.nix') {
       results.push([file, { projects: { '.': repoProject(options) } }]);
@@ -43,12 +54,29 @@ export async function createNodesForFiles(
       const moduleRoot = nixModuleRoot(file, options);
       if (moduleRoot && !moduleRoots.has(moduleRoot)) {
         moduleRoots.add(moduleRoot);
-        const project = { root: moduleRoot, name: nixModuleProjectName(moduleRoot, options), tags: ['type:nix-module'], metadata: { description: `Nix modules in ${moduleRoot}`, technologies: ['nix'] } };
+        const name = nixModuleProjectName(moduleRoot, options);
+        const other = claim(name, `the Nix module project of ${moduleRoot}`);
+        if (other !== undefined) {
+          errors.push([
+            file,
+            new Error(
+              `${file}: the Nix module folder ${moduleRoot} would be project "${name}", but that is the name of ${other}, and Nx project names must be unique. Rename one of the folders, or set the plugin options "nixModulesBase" or "nixModuleGlobs" in nx.json so module projects get other names.`,
+            ),
+          ]);
+          continue;
+        }
+        const project = { root: moduleRoot, name, tags: ['type:nix-module'], metadata: { description: `Nix modules in ${moduleRoot}`, technologies: ['nix'] } };
         results.push([file, { projects: { [moduleRoot]: project } }]);
       }
       continue;
     }
     if (!file.endsWith('/profile.json') || dirname(root) !== options.profilesDir) continue;
+    profiles.push(file);
+  }
+
+  // Profiles after every other project, so that a clash is reported at the profile.
+  for (const file of profiles) {
+    const root = dirname(file);
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
       const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options);
@@ -60,6 +88,16 @@ export async function createNodesForFiles(
         const { parseProfile } = await import('../profile/load');
         profile = parseProfile(text.toString('utf8'), file);
         cache.set(key, profile);
+      }
+      const other = claim(profile.name, `the profile of ${root}`);
+      if (other !== undefined) {
+        const { ProfileError } = await import('../profile/load');
+        throw new ProfileError(file, [
+          {
+            path: '$.name',
+            reason: `"${profile.name}" is also the name of ${other}, and Nx project names must be unique. Rename the profile (its folder and its "name"), e.g. with npx nx g @rave/nx-nixos:profile <new-name> --from ${profile.name} and then deleting ${root}`,
+          },
+        ]);
       }
       results.push([file, { projects: { [root]: profileProject(profile, root, options, closure) } }]);
     } catch (e) {

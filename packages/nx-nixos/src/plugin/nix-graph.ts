@@ -1,47 +1,20 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
-import { diskView, FileSystemView, resolveLiterals, scanPathLiterals } from '../nix/imports';
+import { diskView, FileSystemView, readNixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache, pluginCacheKey } from './cache';
+import { glob } from './glob';
 import { resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
-
-/** Workspace-relative glob (`**`, `*`, `?`, `{a,b}`) as a regular expression. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      i++;
-      if (glob[i + 1] === '/') {
-        i++;
-        re += '(?:.*/)?';
-      } else re += '.*';
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '{') re += '(?:';
-    else if (c === '}') re += ')';
-    else if (c === ',') re += '|';
-    else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-const compiledGlobs = new Map<string, RegExp>();
-const compiledGlob = (glob: string) => {
-  let re = compiledGlobs.get(glob);
-  if (!re) compiledGlobs.set(glob, (re = globToRegExp(glob)));
-  return re;
-};
 
 /** The project root of a Nix module file, or undefined when no module glob matches it. */
 export function nixModuleRoot(file: string, options: ResolvedPluginOptions): string | undefined {
-  return options.nixModuleGlobs.some((g) => compiledGlob(g).test(file)) ? dirname(file) : undefined;
+  return options.nixModuleGlobs.some((g) => glob(g).test(file)) ? dirname(file) : undefined;
 }
 
 /** `infra/nixos/modules/services/gitlab` -> `nix-modules-services-gitlab` (relative to nixModulesBase). */
 export function nixModuleProjectName(root: string, options: ResolvedPluginOptions): string {
   const rel = posix.relative(options.nixModulesBase, root);
-  const parts = rel && !rel.startsWith('..') ? rel : root;
+  const parts = rel && rel !== '..' && !rel.startsWith('../') ? rel : root;
   return ['nix', ...parts.split('/').filter((p) => p && p !== '.')].join('-');
 }
 
@@ -148,7 +121,10 @@ export class NixImportIndex {
     return entry.dirs.every((p) => this.isDirectory(p)) && entry.notDirs.every((p) => !this.isDirectory(p));
   }
 
-  /** The edges of a workspace-relative Nix file, or undefined when it cannot be read. */
+  /**
+   * The edges of a workspace-relative Nix file, or undefined when it is not read: missing, or not a regular
+   * file inside the workspace (a FIFO would block the graph, a device never end, a symlink lead out).
+   */
   readonly load = (file: string): NixEdges | undefined => {
     if (this.loaded.has(file)) return this.loaded.get(file);
     const entryKey = `${this.optionsKey}:${file}`;
@@ -156,7 +132,7 @@ export class NixImportIndex {
     const nxHash = this.contentHashes.get(file);
     let key: string | undefined;
     let stat: string | null = null;
-    let bytes: Buffer | undefined;
+    let text: string | undefined;
     if (nxHash !== undefined) key = `nx:${nxHash}`;
     else {
       const st = statSync(join(this.workspaceRoot, file), { throwIfNoEntry: false });
@@ -165,30 +141,28 @@ export class NixImportIndex {
         if (Math.max(st.mtimeMs, st.ctimeMs) < this.started - RACY_MS) stat = fingerprint;
         if (cached?.stat != null && cached.stat === fingerprint) key = cached.key;
         else {
-          try {
-            bytes = readFileSync(join(this.workspaceRoot, file));
-            key = hashKey(bytes);
-          } catch {
-            key = undefined; // unreadable: no edges
-          }
+          text = readNixSource(this.workspaceRoot, file).text;
+          if (text !== undefined) key = hashKey(text);
         }
       }
     }
     let edges: NixEdges | undefined;
     if (key !== undefined) {
       if (!cached || cached.key !== key || !this.stillValid(cached)) {
-        bytes ??= readFileSync(join(this.workspaceRoot, file)); // it exists: Nx or stat said so
-        cached = { ...this.resolve(file, bytes), key, stat };
-        this.cache.set(entryKey, cached);
+        text ??= readNixSource(this.workspaceRoot, file).text;
+        cached = text === undefined ? undefined : { ...this.resolve(file, text), key, stat };
+        if (cached) this.cache.set(entryKey, cached);
       } else if (cached.stat !== stat) this.cache.set(entryKey, (cached = { ...cached, stat }));
-      this.used.push(entryKey);
-      edges = { files: cached.files, folders: cached.folders };
+      if (cached) {
+        this.used.push(entryKey);
+        edges = { files: cached.files, folders: cached.folders };
+      }
     }
     this.loaded.set(file, edges);
     return edges;
   };
 
-  private resolve(file: string, bytes: Buffer): Omit<CachedEdges, 'key' | 'stat'> {
+  private resolve(file: string, text: string): Omit<CachedEdges, 'key' | 'stat'> {
     const entry = { files: [] as string[], folders: [] as string[], dirs: [] as string[], notDirs: [] as string[] };
     const recording: FileSystemView = {
       isDirectory: (p) => {
@@ -199,7 +173,7 @@ export class NixImportIndex {
       },
       listFiles: this.fs.listFiles,
     };
-    for (const dep of resolveLiterals(this.workspaceRoot, file, scanPathLiterals(bytes.toString('utf8')), recording).dependencies)
+    for (const dep of resolveLiterals(this.workspaceRoot, file, scanPathLiterals(text), recording).dependencies)
       (dep.kind === 'file' ? entry.files : entry.folders).push(dep.path);
     return entry;
   }

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { z } from 'zod';
 
 /** Options of the `@rave/nx-nixos` entry in nx.json `plugins`. Every field is optional. */
@@ -87,14 +88,154 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   sharing: {},
 };
 
+const invalid = (option: string, reason: string, todo: string) =>
+  new Error(`nx.json: option "${option}" of plugin @rave/nx-nixos is invalid: ${reason}. ${todo}`);
+
+/** A value as an error message shows it: what it is, and short. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `the ${typeof value} ${String(value)}`;
+}
+
+/** Why a workspace-relative path is not one (absolute, leaving the workspace, backslashes), or undefined. */
+function pathProblem(value: string): string | undefined {
+  if (value.trim() === '') return 'it is empty';
+  if (value.includes('\\')) return `${shown(value)} has a backslash; write paths with "/"`;
+  if (value.startsWith('/') || /^[A-Za-z]:/.test(value)) return `${shown(value)} is an absolute path`;
+  if (value.split('/').includes('..')) return `${shown(value)} leads outside the workspace`;
+  return undefined;
+}
+
+const normalFolder = (value: string) => {
+  const folder = posix.normalize(value).split('/').filter(Boolean).join('/');
+  return folder === '' ? '.' : folder;
+};
+
+type Check = (option: string, value: unknown) => unknown;
+
+/** A folder inside the workspace, normalised ("./profiles/" is "profiles"); `root` allows the workspace root itself. */
+const folder =
+  (what: string, example: string, { root = false } = {}): Check =>
+  (option, value) => {
+    const todo = `Set it to ${what}, relative to the workspace root (e.g. "${example}"), or leave it out for the default.`;
+    if (typeof value !== 'string') throw invalid(option, `expected a folder, got ${shown(value)}`, todo);
+    const problem = pathProblem(value) ?? (/[*?[\]{}!]/.test(value) ? `${shown(value)} is a glob, not a folder` : undefined);
+    if (problem) throw invalid(option, problem, todo);
+    const normal = normalFolder(value);
+    if (normal === '.' && !root) throw invalid(option, `${shown(value)} is the workspace root itself`, todo);
+    return normal;
+  };
+
+/** Globs of workspace files. */
+const globs =
+  (what: string, example: string): Check =>
+  (option, value) => {
+    const todo = `Set it to an array of ${what}, relative to the workspace root (e.g. ["${example}"]), or leave it out for the default.`;
+    if (typeof value === 'string') throw invalid(option, `expected an array of globs, got the string ${shown(value)}`, `Write it as [${JSON.stringify(value)}].`);
+    if (!Array.isArray(value)) throw invalid(option, `expected an array of globs, got ${shown(value)}`, todo);
+    value.forEach((glob: unknown, i) => {
+      const where = `${option}[${i}]`;
+      if (typeof glob !== 'string') throw invalid(where, `expected a glob, got ${shown(glob)}`, todo);
+      const problem = pathProblem(glob) ?? (glob.startsWith('!') ? `${shown(glob)} is a negation, which is not supported here` : undefined);
+      if (problem) throw invalid(where, problem, todo);
+      let depth = 0;
+      for (const c of glob) {
+        depth += c === '{' ? 1 : c === '}' ? -1 : 0;
+        if (depth < 0) break;
+      }
+      if (depth !== 0) throw invalid(where, `${shown(glob)} has unbalanced braces`, 'Close every "{" with "}" ({a,b} means a or b).');
+    });
+    return value;
+  };
+
+/** A project or target name: what `nx run <project>:<target>` can name. */
+const name =
+  (what: string, example: string): Check =>
+  (option, value) => {
+    const todo = `Set it to ${what} such as "${example}", or leave it out for the default.`;
+    if (typeof value !== 'string') throw invalid(option, `expected a name, got ${shown(value)}`, todo);
+    if (!/^[^\s:,"'`$]+$/.test(value)) throw invalid(option, `${shown(value)} is empty or has a space, ":", ",", a quote or "$"`, todo);
+    return value;
+  };
+
+/** An object of executor options; the paths the plugin itself reads from it are checked too. */
+const executorOptions =
+  (executor: string): Check =>
+  (option, value) => {
+    const todo = `Set it to an object of ${executor} options (see npx nx-nixos help ${executor}), or leave it out.`;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(option, `expected an object, got ${shown(value)}`, todo);
+    const { allowlist, profilePaths } = value as { allowlist?: unknown; profilePaths?: unknown };
+    if (allowlist !== undefined) {
+      if (typeof allowlist !== 'string') throw invalid(`${option}.allowlist`, `expected a file, got ${shown(allowlist)}`, 'Name a JSON file inside the workspace, relative to its root.');
+      const problem = pathProblem(allowlist);
+      if (problem) throw invalid(`${option}.allowlist`, problem, 'Name a JSON file inside the workspace, relative to its root.');
+    }
+    if (profilePaths !== undefined) globs('globs of files the profile reads', 'config/**')(`${option}.profilePaths`, profilePaths);
+    return value;
+  };
+
+const flakeRef: Check = (option, value) => {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalid(option, `expected a flake reference, got ${shown(value)}`, 'Set it to the flake Nix builds from, e.g. "." (the workspace root), or leave it out.');
+  return value;
+};
+
+const CHECKS: Record<Exclude<keyof ResolvedPluginOptions, 'sharing'>, Check> = {
+  profilesDir: folder('the folder that holds one sub-folder per profile', 'profiles'),
+  flakeRef,
+  repoProjectName: name('a project name', 'repo'),
+  nixInputs: globs('globs of files every image build reads', 'config/**/*.yaml'),
+  nixModuleGlobs: globs('globs of the Nix files whose folders become module projects', 'infra/**/*.nix'),
+  nixModulesBase: folder('the folder module project names are relative to', 'infra/nixos', { root: true }),
+  buildImageTargetName: name('a target name', 'build-image'),
+  vmTestTargetName: name('a target name', 'vm-test'),
+  doctorTargetName: name('a target name', 'doctor'),
+  launchTargetName: name('a target name', 'launch'),
+  startTargetName: name('a target name', 'start'),
+  stopTargetName: name('a target name', 'stop'),
+  statusTargetName: name('a target name', 'status'),
+  hygieneTargetName: name('a target name', 'hygiene'),
+  docsCheckTargetName: name('a target name', 'docs-check'),
+  docsDir: folder('the documentation folder', 'docs'),
+  hygiene: executorOptions('hygiene'),
+  docsCheck: executorOptions('docs-check'),
+};
+
+/** Options whose values name targets of one project: two of them with the same value would make one target of two. */
+const SAME_PROJECT_TARGETS: (keyof ResolvedPluginOptions)[][] = [
+  ['buildImageTargetName', 'vmTestTargetName', 'launchTargetName', 'startTargetName', 'stopTargetName', 'statusTargetName', 'hygieneTargetName'],
+  ['doctorTargetName', 'hygieneTargetName'],
+];
+
+/** The options with defaults filled in, each checked: a wrong value is an error naming nx.json, the option, the reason and the fix. */
 export function resolveOptions(options: NixosPluginOptions | undefined): ResolvedPluginOptions {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options)))
+    throw new Error(`nx.json: the options of plugin @rave/nx-nixos must be an object, got ${shown(options)}. Write them as "options": { ... } in its entry of "plugins".`);
   const resolved = { ...DEFAULT_OPTIONS };
   for (const [key, value] of Object.entries(options ?? {}) as [keyof ResolvedPluginOptions, never][]) {
     if (!(key in DEFAULT_OPTIONS))
       throw new Error(`nx.json: unknown option "${key}" for plugin @rave/nx-nixos. Known options: ${Object.keys(DEFAULT_OPTIONS).join(', ')}.`);
-    if (value !== undefined) resolved[key] = value;
+    if (value === undefined) continue;
+    resolved[key] = key === 'sharing' ? value : (CHECKS[key](key, value) as never);
   }
+  for (const group of SAME_PROJECT_TARGETS) {
+    for (let i = 0; i < group.length; i++) {
+      for (let j = i + 1; j < group.length; j++) {
+        if (resolved[group[i]] === resolved[group[j]])
+          throw new Error(
+            `nx.json: options "${group[i]}" and "${group[j]}" of plugin @rave/nx-nixos are both ${shown(resolved[group[i]])}, so one project would get one target for both. Give them different names.`,
+          );
+      }
+    }
+  }
+  if (resolved.repoProjectName === 'docs')
+    throw invalid('repoProjectName', '"docs" is the name of the documentation project', 'Pick another name for the repository project, e.g. "repo".');
   if (resolved.sharing === DEFAULT_OPTIONS.sharing) return resolved;
+  if (resolved.sharing === null || typeof resolved.sharing !== 'object' || Array.isArray(resolved.sharing))
+    throw invalid('sharing', `expected an object, got ${shown(resolved.sharing)}`, `Known keys of "sharing": ${SHARING_KEYS.join(', ')}.`);
   const sharing = sharingSchema().safeParse(resolved.sharing);
   if (!sharing.success) {
     const issue = sharing.error.issues[0];

@@ -1,4 +1,6 @@
 import { logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { resolveOptions } from '../../plugin/options';
+import { assertReadableInside, assertWritableInside, GeneratorInputError } from '../inside';
 import { PLUGIN_NAME, pluginEntry } from '../plugin-config';
 
 export interface InitGeneratorOptions {
@@ -16,8 +18,16 @@ the @rave/nx-nixos targets. Only this README is tracked.
 /** Idempotent: running it twice changes nothing the second time. */
 export default async function initGenerator(tree: Tree, options: InitGeneratorOptions = {}) {
   const nxJson = readNxJson(tree) ?? {};
+  const pluginOptions = options.profilesDir && options.profilesDir !== 'profiles' ? { profilesDir: options.profilesDir } : {};
+  // The same checks as graph inference, before anything is written: --profilesDir ../x is refused here.
+  try {
+    resolveOptions(pluginOptions);
+  } catch (e) {
+    throw new GeneratorInputError(`--profilesDir: ${(e as Error).message.replace(/^nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: /, '')}`);
+  }
+  for (const file of ['.gitignore', 'artifacts/README.md']) assertWritableInside(tree, file, 'The file');
+  if (tree.exists('.gitignore')) assertReadableInside(tree, '.gitignore', 'The file');
   if (!pluginEntry(tree)) {
-    const pluginOptions = options.profilesDir && options.profilesDir !== 'profiles' ? { profilesDir: options.profilesDir } : {};
     updateNxJson(tree, { ...nxJson, plugins: [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: pluginOptions }] });
   }
   const gitignore = tree.exists('.gitignore') ? tree.read('.gitignore', 'utf-8')! : '';

@@ -1,6 +1,9 @@
-import { joinPathFragments, logger, type Tree } from '@nx/devkit';
+import { getProjects, joinPathFragments, logger, type Tree } from '@nx/devkit';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
+import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-graph';
+import type { ResolvedPluginOptions } from '../../plugin/options';
+import { assertReadableInside, assertWritableInside, GeneratorInputError, treeFiles } from '../inside';
 import { pluginOptions } from '../plugin-config';
 
 export interface ProfileGeneratorOptions {
@@ -20,17 +23,50 @@ const EMPTY_PROFILE_MODULE = (name: string) => `# NixOS module of the "${name}" 
 }
 `;
 
-export class ProfileNameError extends Error {}
+export class ProfileNameError extends GeneratorInputError {}
 
 function refuse(reason: string): never {
   throw new ProfileNameError(reason);
 }
 
-export function validateProfileName(tree: Tree, name: string, reserved: readonly string[], folder: string): void {
+/** The static folder a glob starts with (`infra` of `infra/**\/*.nix`), '' when it starts with a wildcard. */
+function globBase(glob: string): string {
+  const parts = glob.split('/');
+  const fixed: string[] = [];
+  for (const part of parts.slice(0, -1)) {
+    if (/[*?{[]/.test(part)) break;
+    fixed.push(part);
+  }
+  return fixed.join('/');
+}
+
+/**
+ * Project names a new profile must not take, with what owns them: the projects this plugin infers
+ * (repository, docs, one per Nix module folder) and those of project.json and package.json files.
+ */
+export function takenProjectNames(tree: Tree, plugin: ResolvedPluginOptions): Map<string, string> {
+  const taken = new Map<string, string>([
+    [plugin.repoProjectName, 'the repository project'],
+    ['docs', 'the documentation project'],
+  ]);
+  for (const base of new Set(plugin.nixModuleGlobs.map(globBase))) {
+    for (const file of treeFiles(tree, base)) {
+      if (!file.endsWith('.nix')) continue;
+      const root = nixModuleRoot(file, plugin);
+      if (root !== undefined && !taken.has(nixModuleProjectName(root, plugin))) taken.set(nixModuleProjectName(root, plugin), `the Nix module project of ${root}`);
+    }
+  }
+  for (const [name, project] of getProjects(tree)) if (!taken.has(name)) taken.set(name, `the project in ${project.root}`);
+  return taken;
+}
+
+export function validateProfileName(tree: Tree, name: string, taken: ReadonlyMap<string, string>, folder: string): void {
   if (!NAME_PATTERN.test(name))
     refuse(`Invalid profile name "${name}": use lower-case letters and digits joined by single dashes, starting with a letter (e.g. "staging" or "dev-small").`);
-  if (reserved.includes(name)) refuse(`Invalid profile name "${name}": it is already the name of the ${name} project.`);
   if (tree.exists(folder)) refuse(`Profile "${name}" exists already (${folder}). Pick another name or edit that profile.`);
+  const owner = taken.get(name);
+  if (owner !== undefined)
+    refuse(`Invalid profile name "${name}": it is already the name of the ${name} project (${owner}), and Nx project names must be unique. Pick another name.`);
 }
 
 function schemaPath(tree: Tree, folder: string): string {
@@ -42,20 +78,28 @@ function schemaPath(tree: Tree, folder: string): string {
 export default async function profileGenerator(tree: Tree, options: ProfileGeneratorOptions) {
   const plugin = pluginOptions(tree);
   const folder = joinPathFragments(plugin.profilesDir, options.name);
-  validateProfileName(tree, options.name, [plugin.repoProjectName, 'docs'], folder);
+  validateProfileName(tree, options.name, takenProjectNames(tree, plugin), folder);
+  assertWritableInside(tree, folder, 'The new profile');
 
   let profile: ProfileInput;
-  if (options.from) {
+  if (options.from !== undefined) {
+    // A profile name, never a path: --from ../../elsewhere would copy a folder from outside the workspace.
+    if (!NAME_PATTERN.test(options.from))
+      refuse(`--from "${options.from}": not a profile name. Name a profile of ${plugin.profilesDir}/, e.g. --from development.`);
     const source = joinPathFragments(plugin.profilesDir, options.from);
     const file = `${source}/profile.json`;
     if (!tree.exists(file)) refuse(`--from "${options.from}": ${file} does not exist.`);
+    assertReadableInside(tree, file, `--from "${options.from}":`);
     const base = parseProfile(tree.read(file, 'utf-8')!, file);
     profile = { ...base, name: options.name, flake: { attribute: options.name, aliases: [] } };
     if (options.description) profile.description = options.description;
+    const copies: string[] = [];
     for (const child of tree.children(source)) {
       if (child === 'profile.json' || !tree.isFile(`${source}/${child}`)) continue;
-      tree.write(`${folder}/${child}`, tree.read(`${source}/${child}`)!);
+      assertReadableInside(tree, `${source}/${child}`, `--from "${options.from}":`);
+      copies.push(child);
     }
+    for (const child of copies) tree.write(`${folder}/${child}`, tree.read(`${source}/${child}`)!);
   } else {
     profile = {
       name: options.name,
