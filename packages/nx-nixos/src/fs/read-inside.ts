@@ -31,12 +31,26 @@ export function readWorkspaceFile(
     throw new OutsideWorkspaceError(file, `cannot be resolved (${(e as NodeJS.ErrnoException).code})`);
   }
   if (!inside(root, real)) throw new OutsideWorkspaceError(file, 'leads outside the workspace');
-  const fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const text = readRegularFile(real, options.maxBytes ?? 16 * 1024 * 1024);
+  if (typeof text !== 'string') throw new OutsideWorkspaceError(file, text.problem);
+  return text;
+}
+
+/**
+ * A file's text when it is a regular file of at most `maxBytes` (opened without blocking on a FIFO, and
+ * without following a final symlink unless `followLink`); otherwise what it is instead.
+ */
+export function readRegularFile(path: string, maxBytes: number, followLink = false): string | { problem: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (followLink ? 0 : constants.O_NOFOLLOW));
+  } catch (e) {
+    return { problem: `cannot be opened (${(e as NodeJS.ErrnoException).code})` };
+  }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new OutsideWorkspaceError(file, 'is not a regular file');
-    const max = options.maxBytes ?? 16 * 1024 * 1024;
-    if (stat.size > max) throw new OutsideWorkspaceError(file, `is larger than ${max} bytes`);
+    if (!stat.isFile()) return { problem: 'is not a regular file' };
+    if (stat.size > maxBytes) return { problem: `is larger than ${maxBytes} bytes` };
     const buffer = Buffer.alloc(stat.size);
     let read = 0;
     while (read < buffer.length) {

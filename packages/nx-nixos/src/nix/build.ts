@@ -1,7 +1,8 @@
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { offlineArgs, runNix } from './command';
-import { diagnoseNixFailure, formatDiagnosis, OFFLINE_WAYS_OUT, type NixDiagnosis } from './diagnose';
+import { nixConfig } from './config';
+import { diagnoseNixFailure, formatDiagnosis, networkFailure, OFFLINE_WAYS_OUT, type NixDiagnosis } from './diagnose';
 import { describeInput, inputForUrl, readLockedInputs } from './flake-lock';
 import { NixBuildMonitor } from './progress';
 import { formatBytes, formatDuration, ProgressReporter, type ProgressOutput } from './progress-render';
@@ -46,7 +47,6 @@ export class NixBuildError extends Error {
 }
 
 const REMOTE_BUILDER_ERROR = /cannot build on '|unable to start any build|Failed to find a machine for remote build/;
-const NETWORK_ERROR = /unable to download|Could not resolve host|Couldn't resolve host|unable to connect|Connection refused|Network is unreachable/i;
 
 /**
  * The full build log, written in blocks of up to 64 KiB and at most 200 ms late: one write per line
@@ -89,16 +89,12 @@ interface NetworkFailure {
   cache?: string;
 }
 
-const DOWNLOAD_FAILED = /unable to download '([^']+)': ([^;]*)/;
-const NO_NETWORK =
-  /Couldn't resolve host|Could not resolve host|Couldn't connect to server|Connection refused|Network is unreachable|No route to host|Resolving timed out|Connection timed out|Timeout was reached/i;
 const CACHE_URL = /^(.*?)\/(?:nix-cache-info|[0-9a-z]{32}\.narinfo|nar\/[^/]+|log\/[^/]+)$/;
 
-function networkFailure(text: string): NetworkFailure | undefined {
-  const match = DOWNLOAD_FAILED.exec(text);
-  if (!match || !NO_NETWORK.test(match[2])) return undefined;
-  const cache = CACHE_URL.exec(match[1])?.[1];
-  return { url: match[1], reason: match[2].trim(), ...(cache ? { cache } : {}) };
+function classifyDownload(text: string): NetworkFailure | undefined {
+  const failure = networkFailure(text);
+  const cache = failure && CACHE_URL.exec(failure.url)?.[1];
+  return failure && { ...failure, ...(cache ? { cache } : {}) };
 }
 
 const sameCache = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
@@ -151,7 +147,7 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
     onBuildStarted: (build) => log?.write(`building ${build.drvPath}${build.machine ? ` on ${build.machine}` : ''}\n`),
     onMessage: (level, text) => {
       log?.write(`${text}\n`);
-      const failure = level <= 1 ? networkFailure(text) : undefined;
+      const failure = level <= 1 ? classifyDownload(text) : undefined;
       if (failure && !network && !request.offline) {
         network = failure;
         abort.abort();
@@ -185,7 +181,7 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
     reporter?.stop();
     if (network) return { kind: 'network', failure: network };
     if (result.code !== 0) {
-      const offlineFailure = monitor.messages.map((m) => networkFailure(m.text)).find((f) => f && !f.cache);
+      const offlineFailure = monitor.messages.map((m) => classifyDownload(m.text)).find((f) => f && !f.cache);
       throw offlineFailure ? noNetworkError(request, offlineFailure) : buildError(request, monitor, shown);
     }
     const parsed = JSON.parse(result.stdout) as { drvPath?: string; outputs?: Record<string, string>; path?: string }[];
@@ -200,13 +196,7 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
 
 /** The substituters Nix would use with the request's options, less the unreachable ones. */
 async function substitutersWithout(request: NixBuildRequest, unreachable: readonly string[]): Promise<string[]> {
-  const result = await runNix('nix', ['show-config', '--json', ...(request.extraArgs ?? [])], { cwd: request.cwd });
-  let value: unknown;
-  try {
-    value = (JSON.parse(result.stdout) as Record<string, { value?: unknown }>).substituters?.value;
-  } catch {
-    value = [];
-  }
+  const value = (await nixConfig(request.extraArgs, request.cwd)).substituters;
   const all = Array.isArray(value) ? value.map(String) : [];
   return all.filter((s) => !unreachable.some((u) => sameCache(u, s)));
 }
@@ -217,9 +207,11 @@ function noNetworkError(request: NixBuildRequest, failure: NetworkFailure): NixB
   const input = inputs && inputForUrl(inputs, failure.url);
   const what = input ? `could not fetch ${describeInput(input)} from ${failure.url}` : failure.url;
   const problem = `no network: ${what} (${failure.reason})`;
-  const fix = request.offline
-    ? 'with --offline everything must already be in the local store, and this is not: build once with network access, or use a binary cache you can reach'
-    : OFFLINE_WAYS_OUT;
+  const fix = !existsSync(join(request.cwd, 'flake.lock'))
+    ? 'flake.lock does not exist yet and creating it needs the network: run `nix flake lock` once on a machine with network access and commit flake.lock'
+    : request.offline
+      ? 'with --offline everything must already be in the local store, and this is not: build once with network access, or use a binary cache you can reach'
+      : OFFLINE_WAYS_OUT;
   return new NixBuildError(
     `nix build ${request.installable} failed.\n${problem}; ${fix}.${request.logFile ? `\nFull log: ${relative(request.cwd, request.logFile) || request.logFile}` : ''}`,
     undefined,
@@ -260,8 +252,6 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: R
     );
   }
   if (diagnosis) lines.push(formatDiagnosis(diagnosis));
-  else if (NETWORK_ERROR.test(errors) && !existsSync(`${request.cwd}/flake.lock`))
-    lines.push('flake.lock does not exist yet and creating it needs the network: run `nix flake lock` once on a machine with network access and commit flake.lock.');
   if (request.logFile) lines.push(`Full log: ${relative(request.cwd, request.logFile) || request.logFile}`);
   return new NixBuildError(lines.join('\n'), failed, tail, diagnosis);
 }

@@ -17,6 +17,12 @@ export const OFFLINE_WAYS_OUT = 'use --offline (only what is in the local store)
 const NETWORK_REASON =
   /Couldn't resolve host|Could not resolve host|Couldn't connect to server|Connection refused|Network is unreachable|No route to host|Resolving timed out|Connection timed out|Timeout was reached/i;
 
+/** A download Nix reports as failed for want of a network (not, say, an HTTP 404): its URL and curl's reason. */
+export function networkFailure(text: string): { url: string; reason: string } | undefined {
+  const match = /unable to download '([^']+)': ([^;\n]*)/.exec(text);
+  return match && NETWORK_REASON.test(match[2]) ? { url: match[1], reason: match[2].trim() } : undefined;
+}
+
 interface Rule {
   kind: NixProblemKind;
   match: RegExp;
@@ -59,8 +65,11 @@ const RULES: Rule[] = [
   },
   {
     kind: 'no-network',
-    match: /unable to download '([^']+)': ([^;\n]*)/,
-    diagnose: (m) => ({ problem: `no network: ${m[1]} (${m[2].trim()}).`, fix: `${OFFLINE_WAYS_OUT}.` }),
+    match: /unable to download '[^']+': /,
+    diagnose: (m) => {
+      const failure = networkFailure(m.input)!;
+      return { problem: `no network: ${failure.url} (${failure.reason}).`, fix: `${OFFLINE_WAYS_OUT}.` };
+    },
   },
   {
     kind: 'kvm-required',
@@ -82,7 +91,7 @@ export function diagnoseNixFailure(messages: readonly string[]): NixDiagnosis | 
     for (const message of messages) {
       const match = rule.match.exec(message);
       if (!match) continue;
-      if (rule.kind === 'no-network' && !NETWORK_REASON.test(match[2])) continue;
+      if (rule.kind === 'no-network' && !networkFailure(message)) continue;
       return { kind: rule.kind, ...rule.diagnose(match) };
     }
   return undefined;

@@ -1,9 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readWorkspaceFile } from '../fs/read-inside';
+import { readRegularFile, readWorkspaceFile } from '../fs/read-inside';
 import { kvmStatus } from '../host/kvm';
-import { runNix } from './command';
+import { nixConfig } from './config';
 import type { NixSharingOptions } from './copy';
 import { KVM_WAYS_OUT } from './diagnose';
 import { describeInput, readLockedInputs, sourceStorePath, type LockedInput } from './flake-lock';
@@ -39,18 +38,8 @@ export function lockedNixpkgs(inputs: readonly LockedInput[]): LockedInput | und
 export function minverFromStore(nixpkgs: LockedInput, storeDir = '/nix/store'): string | undefined {
   const path = nixpkgs.narHash ? sourceStorePath(nixpkgs.narHash, storeDir) : undefined;
   if (!path) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(join(path, 'lib', 'minver.nix'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    return MINVER.exec(readFileSync(fd, 'utf8'))?.[1];
-  } finally {
-    closeSync(fd);
-  }
+  const text = readRegularFile(join(path, 'lib', 'minver.nix'), 64 * 1024);
+  return typeof text === 'string' ? MINVER.exec(text)?.[1] : undefined;
 }
 
 /**
@@ -129,19 +118,10 @@ export function parseBuilders(spec: string, readFile: (path: string) => string |
     });
 }
 
-/** A machines file, when it is a small regular file; anything else counts as empty. */
+/** A machines file of the host's Nix configuration (on NixOS a link into /etc/static), when it is a small regular file; anything else counts as empty. */
 function readMachinesFile(path: string): string | undefined {
-  try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const stat = fstatSync(fd);
-      return stat.isFile() && stat.size <= 1024 * 1024 ? readFileSync(fd, 'utf8') : undefined;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
+  const text = readRegularFile(path, 1024 * 1024, true);
+  return typeof text === 'string' ? text : undefined;
 }
 
 interface NixSettings {
@@ -152,18 +132,7 @@ interface NixSettings {
 /** The effective system-features and builders, with the same options the build passes. */
 export async function nixSettings(sharing: NixSharingOptions = {}): Promise<NixSettings> {
   await probeNix();
-  const result = await runNix('nix', ['show-config', '--json']);
-  let config: Record<string, { value?: unknown }> = {};
-  if (result.code === 0) {
-    try {
-      config = JSON.parse(result.stdout) as typeof config;
-    } catch {
-      config = {};
-    }
-  }
-  const value = (key: string) => config[key]?.value;
-  const features = value('system-features');
-  const builders = value('builders');
+  const { 'system-features': features, builders } = await nixConfig();
   return {
     systemFeatures: sharing.systemFeatures ?? (Array.isArray(features) ? features.map(String) : []),
     builders: sharing.builders ?? (typeof builders === 'string' ? builders : ''),
