@@ -1,30 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { finished, qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type RunResult, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
 const HOST_PORT = 26080 + (process.pid % 500);
 const NX = join(REPO_ROOT, 'node_modules', '.bin', 'nx');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Live QEMU processes whose command line names a path under `dir`. */
-function qemusUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmdline.startsWith('qemu-system') && cmdline.includes(`${dir}/`);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 async function until(condition: () => boolean, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; ; await sleep(100)) {
@@ -40,35 +26,6 @@ function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Collects a child's output and exit code. */
-function finished(child: ChildProcess): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
-  child.stderr!.on('data', (c) => (stderr += c));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr, output: stdout + stderr })));
-}
-
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (pattern.test(output)) {
-        clearTimeout(timer);
-        resolve(output);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!pattern.test(output)) reject(new Error(`exited (${code}) before ${pattern}:\n${output}`));
-    });
-  });
 }
 
 /** A stand-in for npx, a CI runner or an IDE's process: runs a program and dies of any signal it gets, without passing it on. */

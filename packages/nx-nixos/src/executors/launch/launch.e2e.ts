@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
@@ -29,39 +30,6 @@ const state = (dir: string) => JSON.parse(readFileSync(join(dir, 'state.json'), 
 
 async function waitUntilStopped(dir: string): Promise<void> {
   for (let i = 0; i < 300 && !state(dir).stoppedAt; i++) await new Promise((r) => setTimeout(r, 100));
-}
-
-function ourQemus(dir: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmdline.startsWith('qemu-system') && cmdline.includes(dir);
-      } catch {
-        return false;
-      }
-    });
-}
-
-function waitForOutput(child: ReturnType<TestWorkspace['start']>, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (pattern.test(output)) {
-        clearTimeout(timer);
-        resolve(output);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!pattern.test(output)) reject(new Error(`exited (${code}) before ${pattern}:\n${output}`));
-    });
-  });
 }
 
 describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('launch, status and stop through real nx (TCG)', () => {
@@ -139,7 +107,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(stopped.code).toBe(0);
     expect(stopped.output).toMatch(/fixture "default" stopped \(powerdown, [\d.]+ s\)/);
     expect(stopped.output).toMatch(/fixture "default-2" stopped \(powerdown, [\d.]+ s\)/);
-    expect(ourQemus(vmDir)).toEqual([]);
+    expect(qemusUnder(vmDir)).toEqual([]);
     expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
     expect(existsSync(join(vmDir, 'qmp.sock'))).toBe(false);
     expect(readFileSync(join(vmDir, 'serial.log'), 'utf8')).toContain('fixture: serving http');
@@ -150,13 +118,13 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const child = ws.start(join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['run', 'fixture:launch', '--accel', 'tcg']);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitForOutput(child, /Press Ctrl-C to shut it down/, 180_000);
-    expect(ourQemus(vmDir)).toHaveLength(1);
+    expect(qemusUnder(vmDir)).toHaveLength(1);
     // Nx silences its own output once interrupted, so the outcome is read from the instance folder.
     child.kill('SIGINT');
     await exited;
     // The launcher finishes the graceful shutdown even after Nx has exited.
     for (let i = 0; i < 100 && !JSON.parse(readFileSync(join(vmDir, 'state.json'), 'utf8')).stoppedAt; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(ourQemus(vmDir)).toEqual([]);
+    expect(qemusUnder(vmDir)).toEqual([]);
     expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
     expect(existsSync(join(vmDir, 'qmp.sock'))).toBe(false);
     expect(JSON.parse(readFileSync(join(vmDir, 'state.json'), 'utf8')).stoppedHow).toBe('powerdown');
@@ -173,13 +141,13 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(detached.code).not.toBe(0);
     expect(detached.output).toContain('--detach does not work on the continuous target fixture:launch');
     expect(detached.output).toContain('npx nx run fixture:start');
-    expect(ourQemus(vmDir)).toEqual([]);
+    expect(qemusUnder(vmDir)).toEqual([]);
 
     const smoke = ws.nx(['run', 'fixture:smoke']);
     expect(smoke.code).toBe(0);
     expect(smoke.output).toContain('smoke: guest says fixture guest is up');
     await waitUntilStopped(vmDir);
-    expect(ourQemus(vmDir)).toEqual([]);
+    expect(qemusUnder(vmDir)).toEqual([]);
     expect(state(vmDir).stoppedHow).toBe('powerdown');
     expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
   });
@@ -200,7 +168,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     await waitUntilStopped(vmDir);
     expect(state(vmDir).readyAt).toBeUndefined();
     expect(state(vmDir).stoppedAt).toBeDefined();
-    expect(ourQemus(vmDir)).toEqual([]);
+    expect(qemusUnder(vmDir)).toEqual([]);
     expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
     expect(existsSync(join(vmDir, 'qmp.sock'))).toBe(false);
   });
@@ -216,7 +184,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(readFileSync(join(vmDir, 'state.json'), 'utf8')).not.toContain(token);
     const pid = Number(readFileSync(join(vmDir, 'qemu.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && ourQemus(vmDir).length; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && qemusUnder(vmDir).length; i++) await new Promise((r) => setTimeout(r, 100));
     const status = ws.nx(['run', 'fixture:status']);
     expect(status.output).toContain(`fixture "default": broken: its pidfile names PID ${pid}, which is not running`);
     const cleaned = ws.nx(['run', 'fixture:status', '--clean']);
