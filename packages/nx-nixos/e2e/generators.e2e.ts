@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, fixtureProfile, profileJson, type TestWorkspace } from '../src/testing/workspace';
 
@@ -66,5 +67,91 @@ describeIfTools(['nix', 'git'])('generators with real nx', () => {
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('Invalid profile name "Bad_Name"');
     expect(ws.run('git', ['status', '--porcelain']).stdout).toBe('');
+  });
+});
+
+describeIfTools(['git'])('generators write and read only inside the workspace, with real nx', () => {
+  let ws: TestWorkspace;
+  let outside: string;
+  const status = () => ws.run('git', ['status', '--porcelain']).stdout;
+
+  beforeAll(() => {
+    ws = createTestWorkspace({
+      busybox: false,
+      files: {
+        'flake.nix': '{ outputs = _: { }; }\n',
+        'profiles/development/profile.json': profileJson(fixtureProfile('development')),
+        'profiles/development/profile.nix': '{ ... }: { }\n',
+        'infra/nixos/lib/default.nix': '{ }\n',
+      },
+    });
+    // A sibling of the workspace, where an escaping generator would write or read.
+    outside = mkdtempSync(join(dirname(ws.root), 'nx-nixos-outside-'));
+    mkdirSync(join(outside, 'outside-prof'));
+    writeFileSync(join(outside, 'outside-prof/profile.json'), profileJson(fixtureProfile('outside-prof')));
+    writeFileSync(join(outside, 'outside-prof/secret.env'), 'TOKEN=do-not-copy\n');
+  });
+  afterAll(() => {
+    ws?.cleanup();
+    if (outside) rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('refuses a profilesDir that leads out of the workspace, and writes nothing anywhere', () => {
+    const escape = join(dirname(ws.root), 'gen-escape');
+    ws.write('nx.json', JSON.stringify({ plugins: [{ plugin: '@rave/nx-nixos', options: { profilesDir: '../gen-escape' } }] }));
+    ws.commit('escaping profilesDir');
+    const run = ws.nx(['g', '@rave/nx-nixos:profile', 'x']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('nx.json: option "profilesDir" of plugin @rave/nx-nixos is invalid: "../gen-escape" leads outside the workspace.');
+    expect(existsSync(escape)).toBe(false);
+    ws.write('nx.json', JSON.stringify({ plugins: [{ plugin: '@rave/nx-nixos', options: {} }] }));
+    ws.commit('profilesDir back');
+  });
+
+  it('refuses --from a path: it copies nothing from outside', () => {
+    // From profiles/, ../../ is the folder that holds the workspace and the outside profile.
+    const run = ws.nx(['g', '@rave/nx-nixos:profile', 'copied', '--from', `../../${basename(outside)}/outside-prof`]);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('not a profile name. Name a profile of profiles/, e.g. --from development.');
+    expect(status()).toBe('');
+  });
+
+  it('refuses --from a profile with a file that links out of the workspace', () => {
+    symlinkSync(join(outside, 'outside-prof/secret.env'), join(ws.root, 'profiles/development/secret.env'));
+    ws.commit('link');
+    try {
+      const run = ws.nx(['g', '@rave/nx-nixos:profile', 'copied', '--from', 'development']);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain('--from "development": profiles/development/secret.env is a symlink that leads outside the workspace; nothing was written.');
+      expect(run.output).not.toContain('do-not-copy');
+      expect(existsSync(join(ws.root, 'profiles/copied'))).toBe(false);
+    } finally {
+      rmSync(join(ws.root, 'profiles/development/secret.env'));
+      ws.commit('link gone');
+    }
+  });
+
+  it('refuses to write through a profiles folder that is a link out of the workspace', () => {
+    const real = join(ws.root, 'profiles');
+    const moved = join(outside, 'profiles');
+    ws.run('mv', [real, moved]);
+    symlinkSync(moved, real);
+    try {
+      const run = ws.nx(['g', '@rave/nx-nixos:profile', 'linked']);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain('The new profile profiles/linked: profiles leads outside the workspace (a symlink); nothing was written.');
+      expect(existsSync(join(moved, 'linked'))).toBe(false);
+    } finally {
+      rmSync(real);
+      ws.run('mv', [moved, real]);
+    }
+  });
+
+  it('refuses a profile named like an existing project, so that no nx command breaks', () => {
+    const run = ws.nx(['g', '@rave/nx-nixos:profile', 'nix-lib']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('Invalid profile name "nix-lib": it is already the name of the nix-lib project (the Nix module project of infra/nixos/lib)');
+    expect(status()).toBe('');
+    expect(ws.nx(['show', 'projects']).code).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { diskView, FileImports, importClosure, leavesRoot, readNixSource, resolveFileImports } from '../nix/imports';
+import { diskView, FileImports, importClosure, leavesRoot, nixSourceReader, resolveFileImports } from '../nix/imports';
 import type { CliCommand } from './main';
 
 const USAGE = `Usage: nx-nixos imports <file-or-dir>... [--json] [--root DIR]
@@ -16,9 +16,10 @@ reported as not read.`;
 /** Lazily parses workspace files, once each; `problems` collects the files that could not be read, and why. */
 export function importsLoader(root: string, problems = new Map<string, string>()): (file: string) => FileImports | undefined {
   const cache = new Map<string, FileImports | undefined>();
+  const read = nixSourceReader(root);
   return (file) => {
     if (!cache.has(file)) {
-      const source = readNixSource(root, file);
+      const source = read(file);
       // A missing file is shown as a dependency already; anything else there that was not read is named.
       if (source.problem !== undefined && !source.missing) problems.set(file, source.problem);
       cache.set(file, source.text === undefined ? undefined : resolveFileImports(root, file, source.text));

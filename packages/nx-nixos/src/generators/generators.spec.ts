@@ -1,4 +1,4 @@
-import { readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { addProjectConfiguration, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseProfile } from '../profile/load';
 import { fixtureProfile, profileJson } from '../testing/workspace';
@@ -22,6 +22,12 @@ describe('init generator', () => {
     await initGenerator(tree, {});
     expect(tree.read('nx.json', 'utf-8')).toBe(once.nx);
     expect(tree.read('.gitignore', 'utf-8')).toBe(once.ignore);
+  });
+
+  it('refuses a --profilesDir outside the workspace before writing anything', async () => {
+    const before = tree.listChanges().map((c) => c.path);
+    await expect(initGenerator(tree, { profilesDir: '../vms' })).rejects.toThrow(/^--profilesDir: "\.\.\/vms" leads outside the workspace\. Set it to/);
+    expect(tree.listChanges().map((c) => c.path)).toEqual(before);
   });
 
   it('keeps an existing registration with its options', async () => {
@@ -68,8 +74,12 @@ describe('profile generator', () => {
     ['-x', /Invalid profile name "-x"/],
     ['repo', /it is already the name of the repo project/],
     ['docs', /it is already the name of the docs project/],
+    ['nix-lib', /it is already the name of the nix-lib project \(the Nix module project of infra\/nixos\/lib\), and Nx project names must be unique/],
+    ['web', /it is already the name of the web project \(the project in apps\/web\)/],
     ['development', /Profile "development" exists already \(profiles\/development\)/],
   ])('refuses the name %j with the reason', async (name, reason) => {
+    tree.write('infra/nixos/lib/default.nix', '{ }\n');
+    addProjectConfiguration(tree, 'web', { root: 'apps/web' });
     const before = tree.listChanges().map((c) => c.path);
     await expect(profileGenerator(tree, { name })).rejects.toThrow(reason);
     expect(tree.listChanges().map((c) => c.path)).toEqual(before);
@@ -77,6 +87,19 @@ describe('profile generator', () => {
 
   it('refuses --from a profile that does not exist', async () => {
     await expect(profileGenerator(tree, { name: 'x', from: 'nope' })).rejects.toThrow('--from "nope": profiles/nope/profile.json does not exist.');
+  });
+
+  it.each(['../../outside-prof', '/etc', 'development/../..', 'Development'])('refuses --from %j: a profile name, never a path', async (from) => {
+    const before = tree.listChanges().map((c) => c.path);
+    await expect(profileGenerator(tree, { name: 'x', from })).rejects.toThrow(`--from "${from}": not a profile name. Name a profile of profiles/, e.g. --from development.`);
+    expect(tree.listChanges().map((c) => c.path)).toEqual(before);
+  });
+
+  it.each(['../gen-escape', '/tmp/gen-escape', 42])('refuses to write anywhere when nx.json sets profilesDir to %j', async (profilesDir) => {
+    updateNxJson(tree, { plugins: [{ plugin: '@rave/nx-nixos', options: { profilesDir } }] });
+    const before = tree.listChanges().map((c) => c.path);
+    await expect(profileGenerator(tree, { name: 'x' })).rejects.toThrow(/^nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: /);
+    expect(tree.listChanges().map((c) => c.path)).toEqual(before);
   });
 
   it('uses the profilesDir plugin option', async () => {

@@ -93,4 +93,34 @@ describe('createNodes', () => {
     const dev = results.find(([file]) => file === 'profiles/dev/profile.json')![1].projects!['profiles/dev'];
     expect(Object.keys(dev.targets ?? {})).toContain('image');
   });
+
+  it('reports a profile named like another project at its profile.json, with the fix, instead of breaking the graph', async () => {
+    write('profiles/nix-lib/profile.json', profileJson(fixtureProfile('nix-lib')));
+    write('infra/nixos/lib/default.nix', '{ }\n');
+    const error = await createNodesForFiles([...files, 'infra/nixos/lib/default.nix', 'profiles/nix-lib/profile.json'], {}, context).catch((e) => e);
+    expect(error.name).toBe('AggregateCreateNodesError');
+    expect(error.errors.map(([file]: [string]) => file)).toEqual(['profiles/nix-lib/profile.json']);
+    expect(error.errors[0][1].message).toMatch(
+      /^Invalid profile profiles\/nix-lib\/profile\.json:\n  - \$\.name: "nix-lib" is also the name of the Nix module project of infra\/nixos\/lib, and Nx project names must be unique\. Rename the profile/,
+    );
+    const names = error.partialResults.flatMap(([, r]: [string, { projects: Record<string, { name?: string }> }]) => Object.values(r.projects ?? {}).map((p) => p.name));
+    expect(names.filter((n: string) => n === 'nix-lib')).toHaveLength(1);
+    expect(names).toEqual(expect.arrayContaining(['dev', 'prod', 'repo', 'docs']));
+  });
+
+  it('reports module folders that would get the same project name', async () => {
+    write('infra/nixos/a-b/default.nix', '{ }\n');
+    write('infra/nixos/a/b/default.nix', '{ }\n');
+    const error = await createNodesForFiles(['infra/nixos/a-b/default.nix', 'infra/nixos/a/b/default.nix'], {}, context).catch((e) => e);
+    expect(error.errors[0][0]).toBe('infra/nixos/a/b/default.nix');
+    expect(error.errors[0][1].message).toContain('the Nix module folder infra/nixos/a/b would be project "nix-a-b", but that is the name of the Nix module project of infra/nixos/a-b');
+  });
+
+  it.each([
+    [{ profilesDir: 42 }, /nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: expected a folder, got the number 42/],
+    [{ nixInputs: 'config/**' }, /option "nixInputs" .* Write it as \["config\/\*\*"\]/],
+  ])('fails on a bad option %j with its message, instead of dropping every profile or crashing', async (options, message) => {
+    await expect(createNodesForFiles(files, options as never, context)).rejects.toThrow(message);
+  });
 });
+

@@ -95,7 +95,7 @@ export async function createNodesForFiles(
         throw new ProfileError(file, [
           {
             path: '$.name',
-            reason: `"${profile.name}" is also the name of ${other}, and Nx project names must be unique. Rename the profile (its folder and its "name"), e.g. with npx nx g @rave/nx-nixos:profile <new-name> --from ${profile.name} and then deleting ${root}`,
+            reason: `"${profile.name}" is also the name of ${other}, and Nx project names must be unique. Rename the profile: move ${root} to ${options.profilesDir}/<new-name> and set its "name" to <new-name>`,
           },
         ]);
       }

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { CreateDependenciesContext } from '@nx/devkit';
 import { buildImportGraph, diskView, importClosure } from '../nix/imports';
+import { runWithinBudget } from '../checks/docs/within-budget';
 import { glob } from './glob';
 import { NixImportIndex, nixDependencies, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
 import { resolveOptions } from './options';
@@ -153,4 +155,44 @@ describe('NixImportIndex reuse of cached edges', () => {
       expect({ entry, files: [...actual.files].sort(), folders: [...actual.folders].sort() }).toEqual({ entry, files: expected.files, folders: expected.folders });
     }
   });
+
+  it('reads no Nix file that is a FIFO, a device or a symlink out of the workspace, and still answers', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'nix-graph-outside-'));
+    try {
+      // Were it read, this file's literal would resolve next to the link and add an edge to secret.nix.
+      writeFileSync(join(outside, 'evil.nix'), '{ imports = [ ./secret.nix ]; }\n');
+      write('infra/secret.nix', '{ }\n');
+      write('infra/a.nix', '{ imports = [ ./evil.nix ./fifo.nix ./zero.nix ./dangling.nix ]; }\n');
+      symlinkSync(join(outside, 'evil.nix'), join(ws, 'infra/evil.nix'));
+      execFileSync('mkfifo', [join(ws, 'infra/fifo.nix')]);
+      symlinkSync('/dev/zero', join(ws, 'infra/zero.nix'));
+      symlinkSync(join(outside, 'missing.nix'), join(ws, 'infra/dangling.nix'));
+      // In a worker stopped at a budget: before, reading the FIFO blocked for ever.
+      const result = await runWithinBudget(require.resolve('../nix/imports/fuzz-sources'), 'graphClosure', { root: ws, entries: ['infra/a.nix'] }, 20_000);
+      expect(result.error).toBeUndefined();
+      expect((result.value as string[]).sort()).toEqual(['infra/a.nix', 'infra/dangling.nix', 'infra/evil.nix', 'infra/fifo.nix', 'infra/zero.nix']);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  }, 40_000);
+
+  it('lists no folder that a symlink leads to outside the workspace', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'nix-graph-outside-'));
+    try {
+      writeFileSync(join(outside, 'default.nix'), '{ }\n');
+      writeFileSync(join(outside, 'LEAKED-NAME.nix'), '{ }\n');
+      write('infra/a.nix', '{ imports = [ ./linked ]; all = ./linked + "/${"x"}"; }\n');
+      symlinkSync(outside, join(ws, 'infra/linked'));
+      const index = new NixImportIndex(ws, options);
+      expect(index.load('infra/a.nix')).toEqual({ files: ['infra/linked'], folders: ['infra'] });
+      expect(index.closure(['infra/a.nix']).files.join(' ')).not.toContain('LEAKED-NAME');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('names a module folder "..dots" inside the base as such, not as outside it', () => {
+    expect(nixModuleProjectName('infra/nixos/..dots', options)).toBe('nix-..dots');
+  });
 });
+

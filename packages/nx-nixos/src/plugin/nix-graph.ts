@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
-import { diskView, FileSystemView, readNixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
+import { FileSystemView, insideView, nixSourceReader, NixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache, pluginCacheKey } from './cache';
 import { glob } from './glob';
 import { resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
@@ -62,6 +62,9 @@ export class NixImportIndex {
 
   /** Folder questions asked once per graph computation. */
   readonly fs: FileSystemView;
+  /** The disk, where only folders inside the workspace are folders. */
+  private readonly disk: FileSystemView;
+  private readonly read: (file: string) => NixSource;
 
   constructor(
     private readonly workspaceRoot: string,
@@ -84,15 +87,17 @@ export class NixImportIndex {
   ) {
     this.knownFiles = knownFiles;
     this.contentHashes = contentHashes;
+    this.read = nixSourceReader(workspaceRoot);
     this.started = now;
     this.cache = new InferenceCache<CachedEdges>(workspaceRoot, `nx-nixos-nix-imports-${purpose}`);
     this.prefix = resolve(workspaceRoot) + sep;
     const listed = new Map<string, string[]>();
+    this.disk = insideView(workspaceRoot);
     this.fs = {
       isDirectory: (p) => this.isDirectory(this.relative(p)),
       listFiles: (p) => {
         let l = listed.get(p);
-        if (!l) listed.set(p, (l = diskView.listFiles(p)));
+        if (!l) listed.set(p, (l = this.disk.listFiles(p)));
         return l;
       },
     };
@@ -112,7 +117,7 @@ export class NixImportIndex {
     let d = this.isDir.get(rel);
     if (d === undefined) {
       const abs = rel === '.' ? this.prefix : rel.startsWith('/') ? rel : this.prefix + rel;
-      this.isDir.set(rel, (d = !this.knownFiles.has(rel) && diskView.isDirectory(abs)));
+      this.isDir.set(rel, (d = !this.knownFiles.has(rel) && this.disk.isDirectory(abs)));
     }
     return d;
   }
@@ -141,7 +146,7 @@ export class NixImportIndex {
         if (Math.max(st.mtimeMs, st.ctimeMs) < this.started - RACY_MS) stat = fingerprint;
         if (cached?.stat != null && cached.stat === fingerprint) key = cached.key;
         else {
-          text = readNixSource(this.workspaceRoot, file).text;
+          text = this.read(file).text;
           if (text !== undefined) key = hashKey(text);
         }
       }
@@ -149,7 +154,7 @@ export class NixImportIndex {
     let edges: NixEdges | undefined;
     if (key !== undefined) {
       if (!cached || cached.key !== key || !this.stillValid(cached)) {
-        text ??= readNixSource(this.workspaceRoot, file).text;
+        text ??= this.read(file).text;
         cached = text === undefined ? undefined : { ...this.resolve(file, text), key, stat };
         if (cached) this.cache.set(entryKey, cached);
       } else if (cached.stat !== stat) this.cache.set(entryKey, (cached = { ...cached, stat }));

@@ -48,3 +48,43 @@ describe('plugin option "sharing"', () => {
     expect(SHARING_KEYS.filter((key) => !(LAUNCH_SHARING_KEYS as readonly string[]).includes(key) && properties('launch').includes(key))).toEqual([]);
   });
 });
+
+describe('plugin options are checked, with nx.json, the plugin, the option, the reason and the fix', () => {
+  it.each([
+    [{ profilesDir: 42 }, /^nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: expected a folder, got the number 42\. Set it to the folder that holds one sub-folder per profile/],
+    [{ profilesDir: '../..' }, /option "profilesDir" .* is invalid: "\.\.\/\.\." leads outside the workspace\. Set it to/],
+    [{ profilesDir: '/' }, /option "profilesDir" .* is invalid: "\/" is an absolute path\./],
+    [{ profilesDir: '.' }, /option "profilesDir" .* is invalid: "\." is the workspace root itself\./],
+    [{ profilesDir: 'profiles/*' }, /option "profilesDir" .* is invalid: "profiles\/\*" is a glob, not a folder\./],
+    [{ docsDir: '../docs' }, /option "docsDir" .* leads outside the workspace/],
+    [{ nixModulesBase: 7 }, /option "nixModulesBase" .* expected a folder, got the number 7/],
+    [{ nixInputs: 'config/**' }, /^nx\.json: option "nixInputs" of plugin @rave\/nx-nixos is invalid: expected an array of globs, got the string "config\/\*\*"\. Write it as \["config\/\*\*"\]\.$/],
+    [{ nixModuleGlobs: 'infra/**/*.nix' }, /option "nixModuleGlobs" .* expected an array of globs, got the string/],
+    [{ nixModuleGlobs: [42] }, /option "nixModuleGlobs\[0\]" .* expected a glob, got the number 42/],
+    [{ nixInputs: ['../secrets/**'] }, /option "nixInputs\[0\]" .* "\.\.\/secrets\/\*\*" leads outside the workspace/],
+    [{ nixInputs: ['/etc/**'] }, /option "nixInputs\[0\]" .* is an absolute path/],
+    [{ nixModuleGlobs: ['infra/{a,b/**'] }, /option "nixModuleGlobs\[0\]" .* has unbalanced braces/],
+    [{ buildImageTargetName: 5 }, /^nx\.json: option "buildImageTargetName" of plugin @rave\/nx-nixos is invalid: expected a name, got the number 5\. Set it to a target name such as "build-image"/],
+    [{ launchTargetName: 'run app' }, /option "launchTargetName" .* "run app" is empty or has a space/],
+    [{ stopTargetName: '' }, /option "stopTargetName" .* "" is empty/],
+    [{ repoProjectName: ['repo'] }, /option "repoProjectName" .* expected a name, got an array/],
+    [{ repoProjectName: 'docs' }, /option "repoProjectName" .* "docs" is the name of the documentation project/],
+    [{ launchTargetName: 'start' }, /options "launchTargetName" and "startTargetName" of plugin @rave\/nx-nixos are both "start"/],
+    [{ doctorTargetName: 'hygiene' }, /options "doctorTargetName" and "hygieneTargetName" .* both "hygiene"/],
+    [{ flakeRef: false }, /option "flakeRef" .* expected a flake reference, got the boolean false/],
+    [{ hygiene: ['x'] }, /option "hygiene" .* expected an object, got an array/],
+    [{ hygiene: { profilePaths: 'x/**' } }, /option "hygiene\.profilePaths" .* expected an array of globs/],
+    [{ docsCheck: { allowlist: '../allow.json' } }, /option "docsCheck\.allowlist" .* leads outside the workspace/],
+    [{ sharing: 'cache' }, /option "sharing" .* expected an object, got "cache"/],
+  ])('%j', (options, message) => {
+    expect(() => resolveOptions(options as never)).toThrow(message);
+  });
+
+  it('normalises folders, so that profiles are found however the folder is written', () => {
+    expect(resolveOptions({ profilesDir: './vms/', docsDir: 'doc//', nixModulesBase: '.' })).toMatchObject({ profilesDir: 'vms', docsDir: 'doc', nixModulesBase: '.' });
+  });
+
+  it('rejects options that are not an object', () => {
+    expect(() => resolveOptions('profiles' as never)).toThrow(/^nx\.json: the options of plugin @rave\/nx-nixos must be an object, got "profiles"/);
+  });
+});

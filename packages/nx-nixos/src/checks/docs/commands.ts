@@ -64,6 +64,7 @@ function optionValues(args: string[], names: string[]): string[] | undefined {
   return found ? splitList(values) : undefined;
 }
 
+/** run-many pairs every target with every project up to this many pairs; beyond, each is checked alone. */
 const MAX_PAIRS = 1000;
 
 /** Finds every nx invocation in one line of shell. */
@@ -96,7 +97,6 @@ export function parseNxCommands(line: string): NxCommand[] {
       const projects = command === 'run-many' ? optionValues(rest, ['-p', '--projects']) ?? [] : [];
       const uniqueTargets = [...new Set(targets)];
       const named = [...new Set(projects.filter((p) => !/[*!]|^tag:/.test(p)))];
-      // Every pair, unless there are so many that the pairs would outgrow the line itself.
       if (named.length && uniqueTargets.length * named.length <= MAX_PAIRS) {
         for (const target of uniqueTargets) for (const project of named) refs.push({ project, target });
       } else for (const target of uniqueTargets) refs.push({ target });
@@ -177,7 +177,6 @@ function withoutComment(text: string): string {
   }
   return text;
 }
-
 
 /** Lines of code that hold commands: shell fences line by line (continuations joined), inline code whole. */
 export function commandLines(code: readonly MarkdownCode[]): Array<{ text: string; line: number; inline: boolean; context?: string }> {

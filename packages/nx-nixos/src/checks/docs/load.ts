@@ -7,14 +7,6 @@ import { TreeReader } from './read-tree';
 
 const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.nx']);
 
-/** The tree cannot be listed: names the folder, the reason and what to do. */
-export class DocsTreeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DocsTreeError';
-  }
-}
-
 /** Files of the tree at `root`: `git ls-files` (tracked + untracked, not ignored, not deleted), or a walk outside Git. */
 export function listFiles(root: string): string[] {
   const git = (args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -39,7 +31,7 @@ function walk(root: string): string[] {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       const { code, message } = e as NodeJS.ErrnoException;
-      throw new DocsTreeError(
+      throw new Error(
         `cannot list the folder ${dir} (${code ?? message}) while reading the tree at ${root}. ` +
           `The tree must be one you can read: pass --root to the repository the docs belong to (by default the nearest folder above the docs with nx.json, else the Git top level).`,
       );

@@ -234,7 +234,7 @@ export function parseMarkdown(source: string): ParsedMarkdown {
     let counted = 0;
     const seen = new Set<number>();
     for (const { tag, value, at } of htmlAttributes(html, isLinkAttribute)) {
-      // The first href or src of a tag counts, as before.
+      // A tag's first href or src is its link.
       if (!value || seen.has(at)) continue;
       seen.add(at);
       for (; counted < at; counted++) if (html.charCodeAt(counted) === 10) line++;

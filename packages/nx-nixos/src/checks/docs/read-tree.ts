@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** A file's text and where it really is, or why it was not read. */
@@ -11,6 +11,9 @@ export const MAX_DOC_BYTES = 16 * 1024 * 1024;
 /** Whether a path relative to a root (as path.relative gives it) leaves the root; `..notes.md` does not. */
 export const leaves = (rel: string) => rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 
+const kindOf = (stat: Stats) =>
+  stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /**
@@ -22,7 +25,11 @@ export class TreeReader {
   readonly root: string;
   private readonly folders = new Map<string, string | { problem: string; missing?: boolean }>();
 
-  constructor(root: string) {
+  /** `tree`: what messages call the root, e.g. "the repository". */
+  constructor(
+    root: string,
+    private readonly tree = 'the repository',
+  ) {
     this.root = realpathSync.native(root);
   }
 
@@ -36,9 +43,10 @@ export class TreeReader {
     if (real === undefined) {
       try {
         const resolved = dir === '' ? this.root : realpathSync.native(`${this.root}/${dir}`);
-        real = this.inside(resolved) ? resolved : { problem: 'is in a folder that leads outside the repository (a symlink)' };
+        real = this.inside(resolved) ? resolved : { problem: `is in a folder that leads outside ${this.tree} (a symlink)` };
       } catch (e) {
-        real = code(e) === 'ENOENT' ? { problem: 'does not exist', missing: true } : { problem: `is in a folder that cannot be read (${code(e)})` };
+        const missing = code(e) === 'ENOENT' || code(e) === 'ENOTDIR';
+        real = missing ? { problem: 'does not exist', missing } : { problem: `is in a folder that cannot be read (${code(e)})` };
       }
       this.folders.set(dir, real);
     }
@@ -51,7 +59,7 @@ export class TreeReader {
     let rel = file;
     if (file === '' || file[0] === '/' || file.includes('..') || file.includes('./') || file.includes('//') || file.includes('\\')) {
       rel = relative(this.root, resolve(this.root, file)).split(sep).join('/');
-      if (leaves(rel) || rel === '') return { problem: 'is not inside the repository' };
+      if (leaves(rel) || rel === '') return { problem: `is not inside ${this.tree}` };
     }
     const slash = rel.lastIndexOf('/');
     const dir = this.folder(slash === -1 ? '' : rel.slice(0, slash));
@@ -68,7 +76,7 @@ export class TreeReader {
       } catch {
         return { problem: 'is a symlink to nothing' };
       }
-      if (!this.inside(path)) return { problem: 'is a symlink that leads outside the repository' };
+      if (!this.inside(path)) return { problem: `is a symlink that leads outside ${this.tree}` };
       try {
         fd = openSync(path, OPEN_FLAGS);
       } catch (e2) {
@@ -77,7 +85,7 @@ export class TreeReader {
     }
     try {
       const stat = fstatSync(fd);
-      if (!stat.isFile()) return { problem: 'is not a regular file (a FIFO, a device or a socket)' };
+      if (!stat.isFile()) return { problem: `is not a regular file (${kindOf(stat)})` };
       if (stat.size > maxBytes) return { problem: `is larger than ${maxBytes} bytes` };
       const buffer = Buffer.allocUnsafe(stat.size);
       let length = 0;

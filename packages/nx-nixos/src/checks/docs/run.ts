@@ -67,7 +67,7 @@ function docsFolder(reader: TreeReader, docsDir: string): string {
 export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCheckRun> {
   const reader = new TreeReader(options.root);
   const docsDir = docsFolder(reader, options.docsDir);
-  const allowlist: AllowlistEntry[] = options.allowlist ? loadAllowlist(reader, options.allowlist) : [];
+  const allowlist: AllowlistEntry[] = options.allowlist ? await loadAllowlist(reader, options.allowlist) : [];
   const load = async () => {
     // A fresh reader each time: --fix changes files between the two loads.
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE, reader: new TreeReader(options.root) });

@@ -13,16 +13,16 @@ const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 require(workerData.register);
 const started = performance.now();
-try {
-  const value = require(workerData.module)[workerData.fn](workerData.arg);
-  parentPort.postMessage({ value, ms: performance.now() - started });
-} catch (e) {
-  parentPort.postMessage({ error: String((e && e.stack) || e) });
-}
+Promise.resolve()
+  .then(() => require(workerData.module)[workerData.fn](workerData.arg))
+  .then(
+    (value) => parentPort.postMessage({ value, ms: performance.now() - started }),
+    (e) => parentPort.postMessage({ error: String((e && e.stack) || e) }),
+  );
 `;
 
 /**
- * Runs `fn(arg)`, exported by a TypeScript module, in a worker thread with the main thread's stack size
+ * Runs `fn(arg)` (awaited when it returns a promise), exported by a TypeScript module, in a worker thread with the main thread's stack size
  * and a bounded heap, and stops it after `budgetMs`. A complexity test then fails at its budget instead of
  * hanging for as long as quadratic work takes, and a stack overflow or runaway memory is a failure too.
  */

@@ -1,5 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describeIfTools } from '../../testing/tools';
 import { REPO_ROOT, createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, type TestWorkspace } from '../../testing/workspace';
 
@@ -87,5 +87,51 @@ describeIfTools(['git'])('docs-check through real nx in a temporary workspace', 
     const stale = ws.nx(['run', 'docs:docs-check']);
     expect(stale.code).not.toBe(0);
     expect(stale.output).toContain('project "development" does not exist in the project graph');
+  });
+});
+
+describeIfTools(['git'])('docs-check through real nx reads nothing outside the workspace', () => {
+  let ws: TestWorkspace;
+  let outside: string;
+  const SECRET = 'root:$6$s3cr3t-hash:19000:0:99999:7:::\n';
+
+  beforeAll(() => {
+    ws = createTestWorkspace({
+      busybox: false,
+      files: {
+        'flake.nix': hermeticFlake({}),
+        'docs/README.md': '# Docs\n\n- [Reference](reference/README.md)\n',
+        'docs/reference/README.md': '# Reference\n\n- [Shadow](shadow.md)\n',
+      },
+    });
+    outside = mkdtempSync(join(dirname(ws.root), 'nx-nixos-outside-'));
+    writeFileSync(join(outside, 'shadow'), SECRET);
+    writeFileSync(join(outside, 'allow.json'), SECRET);
+    symlinkSync(join(outside, 'shadow'), join(ws.root, 'docs/reference/shadow.md'));
+    ws.commit('a page that links out of the workspace');
+  });
+  afterAll(() => {
+    ws?.cleanup();
+    if (outside) rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('reports a page that is a symlink out of the workspace as docs/unreadable, without reading it', () => {
+    const run = ws.nx(['run', 'docs:docs-check', '--skip-nx-cache']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('docs/reference/shadow.md was not read: it is a symlink that leads outside the repository.');
+    expect(run.output).not.toContain('s3cr3t');
+  });
+
+  it('refuses an allowlist outside the workspace, naming it and why, without reading it', () => {
+    const run = ws.nx(['run', 'docs:docs-check', '--skip-nx-cache', `--allowlist=../${basename(outside)}/allow.json`]);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(`../${basename(outside)}/allow.json: cannot read the allowlist: it is not inside the repository.`);
+    expect(run.output).not.toMatch(/s3cr3t|root:/);
+  });
+
+  it('refuses a docsDir outside the workspace', () => {
+    const run = ws.nx(['run', 'docs:docs-check', '--skip-nx-cache', '--docsDir=../..']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('docs folder "../.." is outside the repository');
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NixImportIndex } from '../../plugin/nix-graph';
 import { resolveOptions } from '../../plugin/options';
 import { importClosure, resolveFileImports } from './graph';
-import { readNixSource } from './read';
+import { nixSourceReader } from './read';
 import { scanPathLiterals } from './tokenize';
 
 /**
@@ -79,8 +79,9 @@ export function scanAdversarialSource(name: string): number {
     const text = make();
     writeFileSync(join(root, file), text);
     const literals = scanPathLiterals(text).length;
+    const read = nixSourceReader(root);
     const load = (f: string) => {
-      const source = readNixSource(root, f);
+      const source = read(f);
       return source.text === undefined ? undefined : resolveFileImports(root, f, source.text);
     };
     importClosure(root, [file], load);
@@ -93,4 +94,9 @@ export function scanAdversarialSource(name: string): number {
     else process.env.NX_WORKSPACE_DATA_DIRECTORY = previous;
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The files graph inference finds `entries` can read, with default options (for tests that run it in a worker). */
+export function graphClosure({ root, entries }: { root: string; entries: string[] }): string[] {
+  return new NixImportIndex(root, resolveOptions({})).closure(entries).files;
 }

@@ -68,6 +68,14 @@ describe('resolveFileImports', () => {
   });
 });
 
+describe('paths that only look like they leave the root', () => {
+  it('resolves ./..dots.nix at the root as a file inside it, and ../x as outside', () => {
+    const r = resolveFileImports(root, 'top.nix', '{ a = ./..dots.nix; b = ../x.nix; c = ./...nix; }');
+    expect(r.dependencies.map((d) => d.path)).toEqual(['..dots.nix', '...nix']);
+    expect(r.external).toEqual([{ kind: 'outside', text: '../x.nix', line: 1 }]);
+  });
+});
+
 describe('importClosure', () => {
   const graph = buildImportGraph(root, files);
 

@@ -1,6 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
-import { readNixSource } from './read';
+import { nixSourceReader } from './read';
 import { PathLiteral, scanPathLiterals } from './tokenize';
 
 /**
@@ -74,15 +74,37 @@ export function leavesRoot(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
+/**
+ * The disk as seen from inside `root`: a folder counts only when its real path (symlinks followed) is
+ * inside the root, and only such folders are listed. A symlink to a folder elsewhere is then a file
+ * dependency like any other, and nothing outside the root is ever listed.
+ */
+export function insideView(root: string, disk: FileSystemView = diskView): FileSystemView {
+  let realRoot: string | undefined;
+  const inside = (p: string) => {
+    try {
+      realRoot ??= realpathSync.native(root);
+      return !leavesRoot(relative(realRoot, realpathSync.native(p)));
+    } catch {
+      return false;
+    }
+  };
+  return {
+    // Files are the common answer and need no realpath: only a folder is checked.
+    isDirectory: (p) => disk.isDirectory(p) && inside(p),
+    listFiles: (d) => (inside(d) ? disk.listFiles(d) : []),
+  };
+}
+
 const toPosix = (p: string) => p.split(sep).join(posix.sep);
 
 /** Resolves one file's path literals. `file` is workspace-relative; `source` its content. */
-export function resolveFileImports(root: string, file: string, source: string, fs: FileSystemView = diskView): FileImports {
+export function resolveFileImports(root: string, file: string, source: string, fs: FileSystemView = insideView(root)): FileImports {
   return resolveLiterals(root, file, scanPathLiterals(source), fs);
 }
 
 /** Resolves already scanned literals (scanning is the part worth caching; resolution asks the disk). */
-export function resolveLiterals(root: string, file: string, literals: PathLiteral[], fs: FileSystemView = diskView): FileImports {
+export function resolveLiterals(root: string, file: string, literals: PathLiteral[], fs: FileSystemView = insideView(root)): FileImports {
   // A file may name one path many times: the disk is asked once per path.
   const folders = new Map<string, boolean>();
   const asked: FileSystemView = {
@@ -136,11 +158,12 @@ function resolveLiteral(absRoot: string, dir: string, lit: PathLiteral, fs: File
 
 export type ImportGraph = Map<string, FileImports>;
 
-/** Parses every given file (workspace-relative) that is a regular file inside the workspace (see readNixSource). */
-export function buildImportGraph(root: string, files: string[], fs: FileSystemView = diskView): ImportGraph {
+/** Parses every given file (workspace-relative) that is a regular file inside the workspace (see nixSourceReader). */
+export function buildImportGraph(root: string, files: string[], fs: FileSystemView = insideView(root)): ImportGraph {
   const graph: ImportGraph = new Map();
+  const read = nixSourceReader(root);
   for (const f of files) {
-    const source = readNixSource(root, f);
+    const source = read(f);
     if (source.text !== undefined) graph.set(toPosix(f), resolveFileImports(root, f, source.text, fs));
   }
   return graph;
@@ -158,7 +181,7 @@ export interface Closure {
  * Everything evaluation of `entries` may read. Nix files reached (directly or inside a folder dependency)
  * are followed in turn; `load` returns a file's imports, or undefined for a file that does not exist.
  */
-export function importClosure(root: string, entries: string[], load: (file: string) => FileImports | undefined, fs: FileSystemView = diskView): Closure {
+export function importClosure(root: string, entries: string[], load: (file: string) => FileImports | undefined, fs: FileSystemView = insideView(root)): Closure {
   const absRoot = resolve(root);
   const files = new Set<string>();
   const folders = new Set<string>();
