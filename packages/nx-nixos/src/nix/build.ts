@@ -180,6 +180,7 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
     const result = await runNix('nix', args, { cwd: request.cwd, onStderrLine: (line) => monitor.ingest(line), abort: abort.signal });
     reporter?.stop();
     if (network) return { kind: 'network', failure: network };
+    if (result.signal) throw killedError(request, result.signal);
     if (result.code !== 0) {
       const offlineFailure = monitor.messages.map((m) => classifyDownload(m.text)).find((f) => f && !f.cache);
       throw offlineFailure ? noNetworkError(request, offlineFailure) : buildError(request, monitor, shown);
@@ -228,6 +229,22 @@ function safeLockedInputs(cwd: string) {
   }
 }
 
+const OOM_HINT = 'most often the kernel\'s out-of-memory killer (see `journalctl -k` or `dmesg`; lower max-jobs or cores, or give the machine more memory)';
+
+/** Nix itself was stopped by a signal from outside: not a build failure, and nothing was recorded. */
+function killedError(request: NixBuildRequest, signal: NodeJS.Signals): NixBuildError {
+  const cause = signal === 'SIGKILL' ? `, ${OOM_HINT}` : '';
+  const lines = [
+    `nix build ${request.installable} did not finish: the nix process was killed by ${signal}${cause}.`,
+    'This is not a failure of the build itself; nothing was recorded. Run the target again.',
+  ];
+  if (request.logFile) lines.push(`Full log: ${relative(request.cwd, request.logFile) || request.logFile}`);
+  return new NixBuildError(lines.join('\n'), undefined, []);
+}
+
+/** Nix's "builder for '…' failed due to signal 9 (Killed)": the builder was killed, its commands did not fail. */
+const BUILDER_KILLED = /failed due to signal (\d+)/;
+
 function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: ReadonlySet<string>): NixBuildError {
   const failed = monitor.failedDerivation();
   const tail = failed ? monitor.logTail(failed).slice(-25) : [];
@@ -249,6 +266,12 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: R
     lines.push(...monitor.messages.filter((m) => m.level >= 3 && /^ssh: |Permission denied|Host key verification failed/i.test(m.text)).map((m) => `  ${m.text}`));
     lines.push(
       'A remote builder could not be used. Check that `nix store ping --store <builder URI>` works with the same NIX_SSHOPTS, that the builder lists this system and the required features, or raise maxJobs so that builds can run locally.',
+    );
+  }
+  const killed = BUILDER_KILLED.exec(errors)?.[1];
+  if (killed) {
+    lines.push(
+      `The builder was killed by signal ${killed}, not stopped by a failing command${killed === '9' ? `: ${OOM_HINT}` : ''}. Run the target again once the cause is gone.`,
     );
   }
   if (diagnosis) lines.push(formatDiagnosis(diagnosis));

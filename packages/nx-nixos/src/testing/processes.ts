@@ -4,17 +4,30 @@ import type { RunResult } from './workspace';
 
 /** Live QEMU processes whose command line names a path under `dir`. */
 export function qemusUnder(dir: string): number[] {
+  return processesWhere((cmdline) => cmdline.startsWith('qemu-system') && cmdline.includes(`${dir}/`));
+}
+
+/** Live processes whose command line (arguments joined by NUL) matches `test`, with their PIDs. */
+export function processesWhere(test: (cmdline: string, pid: number) => boolean): number[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmdline.startsWith('qemu-system') && cmdline.includes(`${dir}/`);
+        return test(readFileSync(`/proc/${p}/cmdline`, 'utf8'), Number(p));
       } catch {
         return false;
       }
     })
     .map(Number);
+}
+
+/** Polls until `find` returns something, or fails after `timeoutMs`. */
+export async function waitFor<T>(find: () => T[], timeoutMs: number, what: string): Promise<T[]> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const found = find();
+    if (found.length) return found;
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** Collects a child's output and exit code. */

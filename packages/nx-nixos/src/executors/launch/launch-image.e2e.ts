@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { finished, processesWhere, qemusUnder, waitFor } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
@@ -9,17 +10,6 @@ jest.setTimeout(300_000);
 
 const HOST_PORT = 25080 + (process.pid % 500);
 const COPY = '$bb mkdir $out; $bb cp ${./vm/vmlinuz} $out/vmlinuz; $bb cp ${./vm/initrd.cpio} $out/initrd.cpio';
-
-function qemusUnder(dir: string): string[] {
-  return readdirSync('/proc').filter((p) => {
-    try {
-      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return cmdline.startsWith('qemu-system') && cmdline.includes(dir);
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** The image's manifest and GC root must be exactly what the last successful build left. */
 describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio'])('launch checks the image manifest against the store and profile.json (real nx and nix)', () => {
@@ -161,6 +151,38 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
       expect(gcRoot()).toBe(storePath);
     } finally {
       rebuild(COPY);
+    }
+  });
+
+  it('a builder or a nix killed from outside (as by the OOM killer) is reported as killed, not as a failing build, and keeps the manifest', async () => {
+    ws.write('flake.nix', flake(`$bb sleep 120; ${COPY}`));
+    ws.commit('fixture: slow');
+    const builder = () => processesWhere((cmdline) => cmdline.includes('$bb sleep 120;') && !cmdline.startsWith('nix\0'));
+    const nixBuild = () =>
+      processesWhere((cmdline, pid) => cmdline.startsWith('nix\0') && cmdline.includes('\0build\0') && readlinkSync(`/proc/${pid}/cwd`) === ws.root);
+    const buildKilling = async (find: () => number[]) => {
+      const run = finished(spawn(join(REPO_ROOT, 'node_modules/.bin/nx'), ['run', 'fixture:build-image', '--skip-nx-cache'], { cwd: ws.root, env: testEnv() }));
+      await waitFor(builder, 60_000, 'the builder');
+      for (const pid of await waitFor(find, 10_000, 'the process to kill')) process.kill(pid, 'SIGKILL');
+      return run;
+    };
+    try {
+      const builderKilled = await buildKilling(builder);
+      expect(builderKilled.code).not.toBe(0);
+      expect(builderKilled.output).toContain('The builder was killed by signal 9, not stopped by a failing command: most often the kernel\'s out-of-memory killer');
+      expect(readFileSync(manifestFile(), 'utf8')).toBe(manifest);
+
+      const nixKilled = await buildKilling(nixBuild);
+      expect(nixKilled.code).not.toBe(0);
+      expect(nixKilled.output).toMatch(/nix build \S+ did not finish: the nix process was killed by SIGKILL, most often the kernel's out-of-memory killer/);
+      expect(nixKilled.output).toContain('This is not a failure of the build itself; nothing was recorded.');
+      expect(nixKilled.output).not.toMatch(/Failing derivation/);
+      expect(readFileSync(manifestFile(), 'utf8')).toBe(manifest);
+      expect(gcRoot()).toBe(storePath);
+    } finally {
+      for (const pid of builder()) process.kill(pid, 'SIGKILL');
+      ws.write('flake.nix', flake(COPY));
+      ws.commit('fixture: restored');
     }
   });
 });
