@@ -30,7 +30,7 @@ describeIfTools(['nix', 'git'])('build-image and vm-test with real nx and nix', 
         'profiles/development/profile.json': profileJson(fixtureProfile('development', { tests: ['smoke'] })),
         'profiles/broken/profile.json': profileJson(fixtureProfile('broken', { tests: ['failing'] })),
       },
-      pluginOptions: { buildImageTargetName: 'build-image' },
+      pluginOptions: { buildImageTargetName: 'build-image', vmTestDependsOnImage: true },
     });
   });
   afterAll(() => ws?.cleanup());

@@ -106,6 +106,7 @@ describeIfTools(['nix', 'nix-store', 'git'])('two machines sharing an Nx remote 
           'flake.nix': flake,
           'profiles/development/profile.json': profileJson(fixtureProfile('development', { tests: ['smoke'] })),
         },
+        pluginOptions: { vmTestDependsOnImage: true },
       });
       const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
       nxJson.targetDefaults = { 'build-image': { options }, 'vm-test': { options } };

@@ -54,8 +54,107 @@ describe('createNodes', () => {
     expect(Object.keys(projects).sort()).toEqual(['.', 'docs', 'examples/profiles/x']);
     const targets = projects['examples/profiles/x'].targets ?? {};
     expect(targets.image.executor).toBe('@rave/nx-nixos:build-image');
-    expect(targets.test.dependsOn).toEqual(['image']);
+    expect(targets.test.dependsOn).toBeUndefined();
     expect(projects['.'].name).toBe('workspace');
+  });
+
+  it('lets vm-test depend on the image only with vmTestDependsOnImage', async () => {
+    const project = async (options: object) => {
+      const results = await createNodesForFiles(files, options, context);
+      return results.find(([file]) => file === 'profiles/dev/profile.json')![1].projects!['profiles/dev'].targets!;
+    };
+    const plain = await project({});
+    expect(plain['vm-test'].dependsOn).toBeUndefined();
+    expect(plain['vm-test'].options).toEqual({ flakeRef: '.' });
+    const withImage = await project({ vmTestDependsOnImage: true, buildImageTargetName: 'image' });
+    expect(withImage['vm-test'].dependsOn).toEqual(['image']);
+    expect(withImage['vm-test'].options).toEqual({ flakeRef: '.', withImage: true });
+  });
+
+  describe('Nix module projects', () => {
+    const moduleFiles = [
+      'profiles/dev/profile.nix',
+      'infra/nixos/configs/base.nix',
+      'infra/nixos/configs/test.nix',
+      'infra/nixos/modules/services/web/default.nix',
+      'infra/nixos/modules/services/web/test.nix',
+      'infra/nixos/modules/services/db/default.nix',
+      'infra/nixos/tests/module-node.nix',
+      'infra/nixos/lib/checks.nix',
+    ];
+    beforeEach(() => {
+      write('flake.nix', '{ outputs = _: { checks = import ./infra/nixos/lib/checks.nix; }; }');
+      write('infra/nixos/lib/checks.nix', '{ }\n');
+      write('infra/nixos/configs/base.nix', '{ imports = [ ../modules/services/web ../modules/services/db ]; }\n');
+      write('infra/nixos/configs/test.nix', 'import ./base.nix\n');
+      write('infra/nixos/modules/services/web/default.nix', '{ }\n');
+      write('infra/nixos/modules/services/web/test.nix', '{ imports = [ ../../../tests/module-node.nix ]; }\n');
+      write('infra/nixos/modules/services/db/default.nix', '{ }\n');
+      write('infra/nixos/tests/module-node.nix', '{ imports = [ ../configs/base.nix ]; }\n');
+      write('profiles/dev/profile.json', profileJson(fixtureProfile('dev', { features: { web: true, db: false } })));
+      write('profiles/dev/profile.nix', '{ imports = [ ../../infra/nixos/configs/base.nix ]; }\n');
+    });
+    const infer = async (options: object = {}) => {
+      const results = await createNodesForFiles([...files, ...moduleFiles], options, context);
+      return Object.fromEntries(results.flatMap(([, r]) => Object.values(r.projects ?? {})).map((p) => [p.name!, p]));
+    };
+
+    it('gives a module folder with a test.nix a vm-test of checks module-<folder>, whose inputs are what the test reads', async () => {
+      const projects = await infer();
+      const web = projects['nix-modules-services-web'];
+      expect(web.tags).toEqual(['type:nix-module']);
+      const test = web.targets!['vm-test'];
+      expect(test.executor).toBe('@rave/nx-nixos:vm-test');
+      expect(test.options).toEqual({ flakeRef: '.', checks: ['module-web'] });
+      expect(test.dependsOn).toBeUndefined();
+      expect(test.cache).toBe(true);
+      expect(test.outputs).toEqual(['{workspaceRoot}/artifacts/tests/nix-modules-services-web']);
+      expect(test.inputs).toEqual(
+        expect.arrayContaining([
+          '{projectRoot}/**/*',
+          '{workspaceRoot}/flake.nix',
+          '{workspaceRoot}/flake.lock',
+          '{workspaceRoot}/infra/nixos/tests/module-node.nix',
+          '{workspaceRoot}/infra/nixos/configs/base.nix',
+          '{workspaceRoot}/infra/nixos/modules/services/db/default.nix',
+          '{workspaceRoot}/infra/nixos/lib/checks.nix',
+        ]),
+      );
+      expect(projects['nix-configs'].targets!['vm-test'].options).toEqual({ flakeRef: '.', checks: ['module-configs'] });
+      // No test.nix, no target.
+      expect(projects['nix-modules-services-db'].targets).toBeUndefined();
+      expect(projects['nix-tests'].targets).toBeUndefined();
+    });
+
+    it('makes a profile depend on the modules of the features it turns on (featureModules)', async () => {
+      expect((await infer()).dev.implicitDependencies).toBeUndefined();
+      const projects = await infer({ featureModules: 'infra/nixos/modules/services/{feature}' });
+      expect(projects.dev.implicitDependencies).toEqual(['nix-modules-services-web']);
+    });
+
+    it('leaves the modules of features that are off out of the inputs, so that Nx does not mark the target for their edits', async () => {
+      const projects = await infer({ featureModules: 'infra/nixos/modules/services/{feature}' });
+      const inputsOf = (project: string, target: string) => projects[project].targets![target].inputs!.filter((i): i is string => typeof i === 'string');
+      for (const target of ['build-image', 'vm-test', 'hygiene']) {
+        const inputs = inputsOf('dev', target).join(' ');
+        expect(inputs).toContain('infra/nixos/modules/services/web/default.nix');
+        expect(inputs).not.toContain('services/db');
+      }
+      expect(inputsOf('nix-modules-services-web', 'vm-test').join(' ')).not.toContain('services/db');
+      expect(inputsOf('nix-configs', 'vm-test').join(' ')).not.toMatch(/services\/(web|db)/);
+      // Without the option, base.nix brings in every module it imports.
+      expect(inputsOf('nix-modules-services-web', 'vm-test').join(' ')).toContain('web/test.nix');
+      expect((await infer()).dev.targets!['build-image'].inputs).toContain('{workspaceRoot}/infra/nixos/modules/services/db/default.nix');
+    });
+
+    it('reports a feature that is on but has no module folder at the profile field, with the fix', async () => {
+      write('profiles/dev/profile.json', profileJson(fixtureProfile('dev', { features: { web: true, cache: true } })));
+      const error = await infer({ featureModules: 'infra/nixos/modules/services/{feature}' }).catch((e) => e);
+      expect(error.errors.map(([file]: [string]) => file)).toEqual(['profiles/dev/profile.json']);
+      expect(error.errors[0][1].message).toContain(
+        '$.features.cache: the feature is on, and the plugin option "featureModules" puts its module in infra/nixos/modules/services/cache, where there is no Nix module project',
+      );
+    });
   });
 
   it('rejects unknown options with the list of known ones', async () => {
@@ -119,6 +218,10 @@ describe('createNodes', () => {
   it.each([
     [{ profilesDir: 42 }, /nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: expected a folder, got the number 42/],
     [{ nixInputs: 'config/**' }, /option "nixInputs" .* Write it as \["config\/\*\*"\]/],
+    [{ vmTestDependsOnImage: 'yes' }, /option "vmTestDependsOnImage" .* expected true or false, got "yes"/],
+    [{ featureModules: 'modules/services' }, /option "featureModules" .* must hold "\{feature\}" once, as a whole folder name/],
+    [{ featureModules: 'modules/x-{feature}' }, /option "featureModules" .* must hold "\{feature\}" once/],
+    [{ featureModules: '../{feature}' }, /option "featureModules" .* leads outside the workspace/],
   ])('fails on a bad option %j with its message, instead of dropping every profile or crashing', async (options, message) => {
     await expect(createNodesForFiles(files, options as never, context)).rejects.toThrow(message);
   });

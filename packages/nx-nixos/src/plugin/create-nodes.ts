@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2 } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { InferenceCache, hashKey, pluginCacheKey } from './cache';
-import { NixImportIndex, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
-import { resolveOptions, type NixosPluginOptions } from './options';
-import { docsProject, profileProject, repoProject } from './targets';
+import { entryNixInputs, NixImportIndex, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
+import { featureModuleRoot, featureOfModuleRoot, resolveOptions, type NixosPluginOptions } from './options';
+import { docsProject, moduleProject, profileProject, repoProject } from './targets';
 
 export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md,*.nix}';
 
@@ -26,8 +26,15 @@ export async function createNodesForFiles(
   const used: string[] = [];
   const results: [string, CreateNodesResult][] = [];
   const errors: [string, Error][] = [];
-  const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles: new Set(files) });
-  const moduleRoots = new Set<string>();
+  const fileSet = new Set(files);
+  const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles: fileSet });
+  /** Module folder -> its project name. */
+  const moduleRoots = new Map<string, string>();
+  const featureRoots = [...new Set(files.flatMap((f) => (f.endsWith('.nix') ? [nixModuleRoot(f, options) ?? ''] : [])))].filter(
+    (root) => root && featureOfModuleRoot(options, root) !== undefined,
+  );
+  nixIndex.featureModuleRoots = featureRoots;
+  const othersThan = (own: readonly string[]) => featureRoots.filter((r) => !own.includes(r));
 
   // Who owns each project name, to report a clash (which Nx cannot merge) at the file that causes it.
   const owners = new Map<string, string>();
@@ -53,8 +60,8 @@ export async function createNodesForFiles(
     if (file.endsWith('.nix')) {
       const moduleRoot = nixModuleRoot(file, options);
       if (moduleRoot && !moduleRoots.has(moduleRoot)) {
-        moduleRoots.add(moduleRoot);
         const name = nixModuleProjectName(moduleRoot, options);
+        moduleRoots.set(moduleRoot, name);
         const other = claim(name, `the Nix module project of ${moduleRoot}`);
         if (other !== undefined) {
           errors.push([
@@ -65,8 +72,9 @@ export async function createNodesForFiles(
           ]);
           continue;
         }
-        const project = { root: moduleRoot, name, tags: ['type:nix-module'], metadata: { description: `Nix modules in ${moduleRoot}`, technologies: ['nix'] } };
-        results.push([file, { projects: { [moduleRoot]: project } }]);
+        const testFile = `${moduleRoot}/test.nix`;
+        const testClosure = fileSet.has(testFile) ? entryNixInputs(nixIndex, testFile, options, othersThan([moduleRoot])) : undefined;
+        results.push([file, { projects: { [moduleRoot]: moduleProject(moduleRoot, name, options, testClosure) } }]);
       }
       continue;
     }
@@ -74,12 +82,32 @@ export async function createNodesForFiles(
     profiles.push(file);
   }
 
+  /** The module folders and projects of the features a profile turns on; a feature without one is an error at its field. */
+  const enabledFeatureModules = async (profile: Profile, file: string) => {
+    const projects: [string, string][] = [];
+    for (const [feature, on] of Object.entries(profile.features)) {
+      const root = on ? featureModuleRoot(options, feature) : undefined;
+      if (!root) continue;
+      const project = moduleRoots.get(root);
+      if (project === undefined) {
+        const { ProfileError } = await import('../profile/load');
+        throw new ProfileError(file, [
+          {
+            path: `$.features.${feature}`,
+            reason: `the feature is on, and the plugin option "featureModules" puts its module in ${root}, where there is no Nix module project (no file there matches "nixModuleGlobs"). Create the module in ${root}, or change "featureModules" in nx.json`,
+          },
+        ]);
+      }
+      projects.push([root, project]);
+    }
+    return projects;
+  };
+
   // Profiles after every other project, so that a clash is reported at the profile.
   for (const file of profiles) {
     const root = dirname(file);
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
-      const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options);
       const key = hashKey(profileKey, file, text);
       used.push(key);
       let profile = cache.get(key);
@@ -99,7 +127,9 @@ export async function createNodesForFiles(
           },
         ]);
       }
-      results.push([file, { projects: { [root]: profileProject(profile, root, options, closure) } }]);
+      const enabled = await enabledFeatureModules(profile, file);
+      const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options, othersThan(enabled.map(([moduleRoot]) => moduleRoot)));
+      results.push([file, { projects: { [root]: profileProject(profile, root, options, closure, enabled.map(([, project]) => project)) } }]);
     } catch (e) {
       errors.push([file, e as Error]);
     }

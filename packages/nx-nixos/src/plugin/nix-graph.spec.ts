@@ -63,6 +63,11 @@ describe('nix graph wiring', () => {
     expect(edges.every((e) => e.type === 'static')).toBe(true);
   });
 
+  it('adds no edge into a feature module (featureModules): profiles reach those through the features they turn on', () => {
+    const edges = nixDependencies(resolveOptions({ featureModules: 'modules/services/{feature}' }), context());
+    expect(edges.map((e) => `${e.source} -> ${e.target}`).sort()).toEqual(['web -> modules', 'web -> shared']);
+  });
+
   it('caches token lists by content hash and reuses them', () => {
     const options = resolveOptions({});
     const cold = new NixImportIndex(root, options);

@@ -4,7 +4,7 @@ import type { CreateDependencies, CreateDependenciesContext, DependencyType, Raw
 import { FileSystemView, insideView, nixSourceReader, NixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache, pluginCacheKey } from './cache';
 import { glob } from './glob';
-import { resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
+import { featureOfModuleRoot, resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
 
 /** The project root of a Nix module file, or undefined when no module glob matches it. */
 export function nixModuleRoot(file: string, options: ResolvedPluginOptions): string | undefined {
@@ -59,6 +59,8 @@ export class NixImportIndex {
   private readonly contentHashes: ReadonlyMap<string, string>;
   /** The inputs from the flake's own closure, the same for every profile: computed once per graph computation. */
   flakeInputs: string[] | undefined;
+  /** Folders of feature modules (option featureModules), which the flake's closure leaves out. */
+  featureModuleRoots: readonly string[] = [];
 
   /** Folder questions asked once per graph computation. */
   readonly fs: FileSystemView;
@@ -212,9 +214,9 @@ export class NixImportIndex {
 
   /**
    * The files (unsorted) and folders evaluation of `entries` can read, as importClosure finds them: Nix
-   * files reached, directly or inside a folder, are followed. `skipFolder` leaves out folder dependencies.
+   * files reached, directly or inside a folder, are followed. `skip` leaves out files and folders (not entries).
    */
-  closure(entries: string[], skipFolder: (folder: string) => boolean = () => false): NixEdges {
+  closure(entries: string[], skip: (path: string) => boolean = () => false): NixEdges {
     const epoch = ++this.epoch;
     const files: number[] = [];
     const folders = new Set<string>();
@@ -228,6 +230,9 @@ export class NixImportIndex {
       this.marks[id] = epoch;
       files.push(id);
     };
+    const follow = (file: string) => {
+      if (!skip(file)) visit(this.id(file));
+    };
     for (const entry of entries) visit(this.id(entry));
     for (let i = 0; i < files.length; i++) {
       const file = this.names[files[i]];
@@ -238,11 +243,11 @@ export class NixImportIndex {
         succ = { files: edges ? edges.files.map((f) => this.id(f)) : [], folders: edges?.folders ?? [] };
         this.successors[files[i]] = succ;
       }
-      for (const next of succ.files) visit(next);
+      for (const next of succ.files) if (!skip(this.names[next])) visit(next);
       for (const folder of succ.folders) {
-        if (folders.has(folder) || skipFolder(folder)) continue;
+        if (folders.has(folder) || skip(folder)) continue;
         folders.add(folder);
-        for (const next of this.filesIn(folder)) visit(this.id(next));
+        for (const next of this.filesIn(folder)) follow(next);
       }
     }
     return { files: files.map((id) => this.names[id]), folders: [...folders] };
@@ -260,22 +265,40 @@ export class NixImportIndex {
   }
 }
 
+/** True for `root` and every path below it. */
+const under = (roots: readonly string[]) => (path: string) => roots.some((r) => path === r || path.startsWith(`${r}/`));
+
 /**
  * Files a profile's image and tests can read: the closure of its profile.nix and of flake.nix, except that
  * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
+ * `gated`: folders left out (the feature modules the profile does not turn on).
  */
-export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
-  const profiles = options.profilesDir;
-  index.flakeInputs ??= closureInputs(index, index.closure(['flake.nix'], (f) => f === profiles || f.startsWith(`${profiles}/`)));
-  const inputs = closureInputs(index, index.closure([`${profileRoot}/profile.nix`]));
+export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
+  return entryNixInputs(index, `${profileRoot}/profile.nix`, options, gated);
+}
+
+/**
+ * Files the evaluation of `entry` (a profile.nix, a module's test.nix) through the flake can read, less the
+ * `gated` folders. The flake's own closure leaves out the profiles folder and every feature module
+ * (`index.featureModuleRoots`): what it imports from them, an entry reaches itself.
+ */
+export function entryNixInputs(index: NixImportIndex, entry: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
+  const flakeGated = [options.profilesDir, ...index.featureModuleRoots];
+  index.flakeInputs ??= closureInputs(index, index.closure(['flake.nix'], under(flakeGated)), flakeGated);
+  const inputs = closureInputs(index, index.closure([entry], under(gated)), gated);
   const own = new Set(inputs);
   for (const input of index.flakeInputs) if (!own.has(input)) inputs.push(input);
   return inputs.sort();
 }
 
-/** A closure as input globs: whole folders as `folder/**\/*`, and the files no such folder covers. */
-function closureInputs(index: NixImportIndex, closure: NixEdges): string[] {
-  const covered = closure.folders.map((f) => (f === '.' ? '' : `${f}/`));
+/**
+ * A closure as input globs: whole folders as `folder/**\/*`, and the files no such folder covers. A folder
+ * that holds a gated one is not a glob (Nx would count an edit of the gated folder as a change of this
+ * input): its files in the closure are listed one by one.
+ */
+function closureInputs(index: NixImportIndex, closure: NixEdges, gated: readonly string[] = []): string[] {
+  const whole = closure.folders.filter((f) => !gated.some((g) => f === '.' || g.startsWith(`${f}/`)));
+  const covered = whole.map((f) => (f === '.' ? '' : `${f}/`));
   const inputs = covered.map((folder) => `{workspaceRoot}/${folder}**/*`);
   for (const file of closure.files) {
     let inFolder = false;
@@ -289,6 +312,8 @@ function closureInputs(index: NixImportIndex, closure: NixEdges): string[] {
  * Static edges between projects from the Nix import graph: a project whose Nix file names a file (or a
  * folder) of another project depends on it, with the Nix file as sourceFile. Edges into the workspace-root
  * project are left out: it owns every loose file, so such an edge would make every change affect the importer.
+ * So are edges into feature modules (option featureModules): profiles depend on those they turn on; and
+ * edges from a module into a profile.
  */
 export const createDependencies: CreateDependencies<NixosPluginOptions> = (rawOptions, context) => nixDependencies(resolveOptions(rawOptions), context);
 
@@ -302,6 +327,11 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
     }
   }
   const rootProjects = new Set(Object.entries(context.projects).filter(([, p]) => p.root === '.' || p.root === '').map(([name]) => name));
+  // A profile is a leaf: a harness that reads every profile (the flake's tests) is evaluated per profile, and
+  // what it reads of one profile is in that profile's own inputs.
+  const profileProjects = new Set(Object.entries(context.projects).filter(([, p]) => posix.dirname(p.root) === options.profilesDir).map(([name]) => name));
+  // A feature module is reached only through the profiles that turn it on (their implicitDependencies).
+  const featureProjects = new Set(Object.entries(context.projects).filter(([, p]) => featureOfModuleRoot(options, p.root) !== undefined).map(([name]) => name));
   const hashes = new Map<string, string>();
   for (const files of Object.values(context.fileMap.projectFileMap)) for (const f of files) if (f.hash) hashes.set(f.file, f.hash);
   for (const f of context.fileMap.nonProjectFiles) if (f.hash) hashes.set(f.file, f.hash);
@@ -311,7 +341,8 @@ export function nixDependencies(options: ResolvedPluginOptions, context: CreateD
   const edges = new Map<string, RawProjectGraphDependency>();
   const addEdge = (source: string, sourceFile: string, targetFile: string) => {
     const target = owner.get(targetFile);
-    if (!target || target === source || rootProjects.has(target)) return;
+    if (!target || target === source || rootProjects.has(target) || featureProjects.has(target)) return;
+    if (profileProjects.has(target) && !profileProjects.has(source)) return;
     const key = `${source}\0${target}\0${sourceFile}`;
     if (!edges.has(key)) edges.set(key, { source, target, sourceFile, type: 'static' as DependencyType.static });
   };

@@ -19,7 +19,7 @@ describe('plugin option "sharing"', () => {
   it('becomes the options of build-image and vm-test, and of launch and start without pushing', () => {
     const { targets } = profileProject(profile, 'profiles/development', resolveOptions({ sharing }));
     expect(targets!['build-image'].options).toEqual({ flakeRef: '.', ...sharing });
-    expect(targets!['vm-test'].options).toEqual({ flakeRef: '.', ...sharing, withImage: true });
+    expect(targets!['vm-test'].options).toEqual({ flakeRef: '.', ...sharing });
     const { pushTo, signingKeyFile, ...launchSharing } = sharing;
     expect(pushTo && signingKeyFile).toBeTruthy();
     expect(targets!.launch.options).toEqual({ flakeRef: '.', ...launchSharing });

@@ -15,6 +15,15 @@ export interface NixosPluginOptions {
   nixModuleGlobs?: string[];
   /** Module project names are `nix-` + the folder path relative to this folder. Default "infra/nixos". */
   nixModulesBase?: string;
+  /**
+   * Where the Nix module of a profile.json feature lives, with `{feature}` for its name, e.g.
+   * "infra/nixos/modules/services/{feature}". A profile then depends on the module of each feature it turns
+   * on, and an import of such a module from elsewhere (a base configuration importing them all) does not
+   * make the importer depend on it. Default "" (no feature modules).
+   */
+  featureModules?: string;
+  /** vm-test of a profile depends on its build-image and makes the image available first. Default false. */
+  vmTestDependsOnImage?: boolean;
   buildImageTargetName?: string;
   vmTestTargetName?: string;
   doctorTargetName?: string;
@@ -62,6 +71,19 @@ export type PluginSharingOptions = z.infer<ReturnType<typeof sharingSchema>>;
 export const SHARING_KEYS: (keyof PluginSharingOptions)[] = ['substituters', 'trustedPublicKeys', 'builders', 'maxJobs', 'systemFeatures', 'pushTo', 'signingKeyFile'];
 
 /** The sharing options that launch (and start) take: it substitutes or builds, never pushes. */
+/** The module folder of a feature, or undefined when the workspace declares no feature modules. */
+export const featureModuleRoot = (options: ResolvedPluginOptions, feature: string) =>
+  options.featureModules ? options.featureModules.replace('{feature}', feature) : undefined;
+
+/** The feature whose module folder `root` is, or undefined. */
+export function featureOfModuleRoot(options: ResolvedPluginOptions, root: string): string | undefined {
+  if (!options.featureModules) return undefined;
+  const [before, after] = options.featureModules.split('{feature}');
+  if (root.length <= before.length + after.length || !root.startsWith(before) || !root.endsWith(after)) return undefined;
+  const feature = root.slice(before.length, root.length - after.length);
+  return feature.includes('/') ? undefined : feature;
+}
+
 export const LAUNCH_SHARING_KEYS = ['substituters', 'trustedPublicKeys', 'builders', 'maxJobs', 'systemFeatures'] as const;
 
 export type ResolvedPluginOptions = Required<NixosPluginOptions>;
@@ -73,6 +95,8 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   nixInputs: [],
   nixModuleGlobs: ['infra/**/*.nix'],
   nixModulesBase: 'infra/nixos',
+  featureModules: '',
+  vmTestDependsOnImage: false,
   buildImageTargetName: 'build-image',
   vmTestTargetName: 'vm-test',
   doctorTargetName: 'doctor',
@@ -177,6 +201,24 @@ const executorOptions =
     return value;
   };
 
+/** A folder template with one `{feature}` standing for a whole path segment. */
+const featureFolder: Check = (option, value) => {
+  const todo = 'Set it to the folder of a feature\'s module with {feature} for its name, relative to the workspace root (e.g. "infra/nixos/modules/services/{feature}"), or leave it out.';
+  if (typeof value !== 'string') throw invalid(option, `expected a folder template, got ${shown(value)}`, todo);
+  if (value === '') return value;
+  const problem = pathProblem(value);
+  if (problem) throw invalid(option, problem, todo);
+  const segments = normalFolder(value).split('/');
+  if (segments.filter((s) => s === '{feature}').length !== 1 || segments.some((s) => s !== '{feature}' && /[*?[\]{}!]/.test(s)))
+    throw invalid(option, `${shown(value)} must hold "{feature}" once, as a whole folder name, and no glob`, todo);
+  return segments.join('/');
+};
+
+const flag: Check = (option, value) => {
+  if (typeof value !== 'boolean') throw invalid(option, `expected true or false, got ${shown(value)}`, 'Set it to true or false, or leave it out for the default (false).');
+  return value;
+};
+
 const flakeRef: Check = (option, value) => {
   if (typeof value !== 'string' || value.trim() === '')
     throw invalid(option, `expected a flake reference, got ${shown(value)}`, 'Set it to the flake Nix builds from, e.g. "." (the workspace root), or leave it out.');
@@ -190,6 +232,8 @@ const CHECKS: Record<Exclude<keyof ResolvedPluginOptions, 'sharing'>, Check> = {
   nixInputs: globs('globs of files every image build reads', 'config/**/*.yaml'),
   nixModuleGlobs: globs('globs of the Nix files whose folders become module projects', 'infra/**/*.nix'),
   nixModulesBase: folder('the folder module project names are relative to', 'infra/nixos', { root: true }),
+  featureModules: featureFolder,
+  vmTestDependsOnImage: flag,
   buildImageTargetName: name('a target name', 'build-image'),
   vmTestTargetName: name('a target name', 'vm-test'),
   doctorTargetName: name('a target name', 'doctor'),

@@ -49,7 +49,11 @@ function hygieneInputs(options: ResolvedPluginOptions, root: string, profilePath
 const launchSharing = (options: ResolvedPluginOptions) =>
   Object.fromEntries(LAUNCH_SHARING_KEYS.flatMap((key) => (options.sharing[key] === undefined ? [] : [[key, options.sharing[key]]])));
 
-export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = []): ProjectConfiguration {
+/**
+ * `featureModules`: the module projects of the features the profile turns on. The profile depends on them
+ * directly, because imports of feature modules from shared files do not count (option featureModules).
+ */
+export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = [], featureModules: string[] = []): ProjectConfiguration {
   const build = options.buildImageTargetName;
   const test = options.vmTestTargetName;
   const attr = `packages.${profile.system}.${profile.flake.attribute}`;
@@ -70,8 +74,8 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     [test]: {
       executor: `${EXECUTOR_PREFIX}:vm-test`,
       ...TASK,
-      options: { flakeRef: options.flakeRef, ...options.sharing, withImage: true },
-      dependsOn: [build],
+      options: { flakeRef: options.flakeRef, ...options.sharing, ...(options.vmTestDependsOnImage ? { withImage: true } : {}) },
+      ...(options.vmTestDependsOnImage ? { dependsOn: [build] } : {}),
       cache: true,
       inputs: nixInputs(options, closure),
       outputs: [`{workspaceRoot}/${testReportDir(profile.name)}`],
@@ -145,6 +149,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     name: profile.name,
     projectType: 'application',
     tags: ['type:profile'],
+    ...(featureModules.length ? { implicitDependencies: featureModules } : {}),
     metadata: {
       description: profile.description,
       technologies: ['nix', 'qemu'],
@@ -155,6 +160,44 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       },
     },
     targets,
+  };
+}
+
+/** The check a module folder's test.nix becomes in the flake: `module-<folder name>`. */
+export const moduleCheckName = (root: string) => `module-${root.slice(root.lastIndexOf('/') + 1)}`;
+
+/**
+ * A Nix module folder. With a test.nix it gets a vm-test target building `checks.<system>.module-<folder>`;
+ * `testClosure` is what that test's evaluation can read.
+ */
+export function moduleProject(root: string, name: string, options: ResolvedPluginOptions, testClosure?: string[]): ProjectConfiguration {
+  const check = moduleCheckName(root);
+  const targets: Record<string, TargetConfiguration> = {};
+  if (testClosure) {
+    targets[options.vmTestTargetName] = {
+      executor: `${EXECUTOR_PREFIX}:vm-test`,
+      ...TASK,
+      options: { flakeRef: options.flakeRef, ...options.sharing, checks: [check] },
+      cache: true,
+      inputs: nixInputs(options, testClosure),
+      outputs: [`{workspaceRoot}/${testReportDir(name)}`],
+      metadata: {
+        description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${testReportDir(name)}.`,
+        technologies: ['nix'],
+        help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
+      },
+    };
+  }
+  return {
+    root,
+    name,
+    tags: ['type:nix-module'],
+    metadata: {
+      description: `Nix modules in ${root}`,
+      technologies: ['nix'],
+      ...(testClosure ? { targetGroups: { NixOS: [options.vmTestTargetName] } } : {}),
+    },
+    ...(testClosure ? { targets } : {}),
   };
 }
 
