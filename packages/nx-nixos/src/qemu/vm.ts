@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { kvmStatus } from '../host/kvm';
-import { enabledServices, type Profile } from '../profile/schema';
-import { CREDENTIAL_NAME, qemuArgv, type Accelerator, type BootSpec, type SecretFile } from './argv';
+import { appendFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Profile } from '../profile/schema';
+import { chooseAccelerator } from './accel';
+import { qemuArgv, type Accelerator, type BootSpec, type SecretFile } from './argv';
 import { prepareOverlay } from './disk';
 import {
   DEFAULT_INSTANCE,
@@ -23,14 +23,14 @@ import {
   type InstanceInfo,
   type InstancePaths,
   type InstanceState,
-  type ServiceUrl,
   type StopHow,
 } from './instance';
 import { describeOwner, InstanceBusyError, lockInstance, tryLockInstance, type InstanceLock } from './lock';
 import { allocatePorts, type AssignedPort } from './ports';
 import { processArgs } from './proc';
 import { qmpOnce } from './qmp';
-import { httpStatusMatcher, waitUntilReady, type Probe, type Stage } from './readiness';
+import { waitUntilReady, type Stage } from './readiness';
+import { readinessProbe, serviceUrls } from './services';
 
 /** The QEMU to run: NX_NIXOS_QEMU when set, else qemu-system-x86_64 from PATH. Read at each launch. */
 export function qemuBinary(): { path: string; fromEnv: boolean } {
@@ -92,55 +92,6 @@ export interface RunningVm {
   exited: Promise<void>;
   /** Lets this Node process exit while QEMU keeps running. */
   detach(): void;
-}
-
-/** Parses `--secret NAME=FILE` values; checks the file is readable but never reads it. */
-export function parseSecrets(values: readonly string[], cwd: string): SecretFile[] {
-  const seen = new Set<string>();
-  return values.map((value) => {
-    const eq = value.indexOf('=');
-    if (eq <= 0 || eq === value.length - 1) throw new Error(`--secret "${value}": expected NAME=FILE, e.g. --secret sops-age-key=$HOME/.config/sops/age/keys.txt`);
-    const name = value.slice(0, eq);
-    const file = value.slice(eq + 1);
-    if (!CREDENTIAL_NAME.test(name)) throw new Error(`--secret ${name}: a credential name holds letters, digits, "_", ".", "@" and "-" only`);
-    if (seen.has(name)) throw new Error(`--secret ${name}: given twice`);
-    seen.add(name);
-    const path = isAbsolute(file) ? file : resolve(cwd, file);
-    try {
-      accessSync(path, constants.R_OK);
-      if (!statSync(path).isFile()) throw new Error('not a regular file');
-    } catch (e) {
-      const list = /,[A-Za-z0-9_][A-Za-z0-9_.@-]*=/.test(file) ? ' Give --secret once per credential: one value is one NAME=FILE, commas included.' : '';
-      throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`);
-    }
-    return { name, file: path };
-  });
-}
-
-export function chooseAccelerator(wanted: Accelerator | 'auto' = 'auto', device?: string): { accel: Accelerator; warning?: string } {
-  const kvm = kvmStatus(device);
-  if (wanted === 'tcg') return { accel: 'tcg' };
-  if (wanted === 'kvm') {
-    if (!kvm.usable) throw new Error(`--accel kvm: KVM is not usable: ${kvm.reason}. Fix: ${kvm.fix}; or launch with --accel tcg.`);
-    return { accel: 'kvm' };
-  }
-  if (kvm.usable) return { accel: 'kvm' };
-  return { accel: 'tcg', warning: `KVM is not usable (${kvm.reason}): using TCG software emulation, which is much slower. Fix: ${kvm.fix}.` };
-}
-
-export function serviceUrls(profile: Profile, ports: readonly AssignedPort[]): ServiceUrl[] {
-  return enabledServices(profile).map((s) => {
-    const port = ports.find((p) => p.name === s.port)!;
-    return { name: s.name, url: s.scheme === 'ssh' ? `ssh://127.0.0.1:${port.host}` : `${s.scheme}://127.0.0.1:${port.host}${s.path}` };
-  });
-}
-
-function readinessProbe(profile: Profile, ports: readonly AssignedPort[]): Probe | undefined {
-  const r = profile.readiness;
-  if (!r) return undefined;
-  const port = ports.find((p) => p.name === r.port)!;
-  const tls = enabledServices(profile).some((s) => s.port === r.port && s.scheme === 'https');
-  return { kind: r.probe, port: port.host, path: r.path, tls: r.probe === 'http' && tls, accept: httpStatusMatcher(r.acceptStatus) };
 }
 
 function rotate(file: string): void {

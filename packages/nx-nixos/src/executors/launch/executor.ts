@@ -65,7 +65,8 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
       );
     const { ensureImage } = await import('../../nix/image');
     const { sharingFromOptions } = await import('../../nix/copy');
-    const { launchVm, parseSecrets, recordExited, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
+    const { parseSecrets } = await import('../../qemu/secrets');
+    const { launchVm, recordExited, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
     const profile = profileOf(context);
     // Relative paths are relative to where nx was invoked.
