@@ -66,7 +66,9 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
     const { ensureImage } = await import('../../nix/image');
     const { sharingFromOptions } = await import('../../nix/copy');
     const { parseSecrets } = await import('../../qemu/secrets');
-    const { launchVm, recordExited, stopVm, DEFAULT_GRACE_SECONDS, LaunchInterruptedError } = await import('../../qemu/vm');
+    const { launchVm } = await import('../../qemu/launch');
+    const { LaunchInterruptedError } = await import('../../qemu/start');
+    const { recordExited, stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/stop');
     const { formatPorts, formatUrls } = await import('../../qemu/status');
     const profile = profileOf(context);
     // Relative paths are relative to where nx was invoked.
