@@ -11,8 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profileSchema } from '../../packages/nx-nixos/src/profile/schema';
 import { qemuArgv } from '../../packages/nx-nixos/src/qemu/argv';
+import type { BootImage } from '../../packages/nx-nixos/src/qemu/boot';
+import { QEMU_BINARY } from '../../packages/nx-nixos/src/qemu/daemonize';
+import { launchVm } from '../../packages/nx-nixos/src/qemu/launch';
 import { pollForAnswer } from '../../packages/nx-nixos/src/qemu/readiness';
-import { launchVm, QEMU_BINARY, stopVm, type BootImage } from '../../packages/nx-nixos/src/qemu/vm';
+import { stopVm } from '../../packages/nx-nixos/src/qemu/stop';
 import { ensureDiskFixture, FIXTURE_HTTP_PORT } from '../fixtures/vm-fixture';
 import { median, writeResults } from './lib';
 

@@ -10,6 +10,9 @@ export interface LockOwner {
   since: string;
 }
 
+/** How long stop (and a launcher recording readiness) waits for another process that is starting or stopping the instance. */
+export const LOCK_WAIT_MS = 60_000;
+
 export interface InstanceLock {
   release(): Promise<void>;
 }

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { profileSchema } from '../profile/schema';
-import { httpStatusMatcher, pollForAnswer } from './readiness';
+import { httpStatusMatcher, pollForAnswer, timeoutMessage } from './readiness';
 
 describe('readiness HTTP statuses', () => {
   it('accepts 2xx and 3xx by default, and the codes and classes readiness.acceptStatus lists', () => {
@@ -54,5 +57,29 @@ describe('readiness HTTP statuses', () => {
       status = 503;
       expect(await pollForAnswer({ kind: 'http', port, path: '/' }, { deadline: Date.now() + 500, intervalMs: 50 })).toBeUndefined();
     });
+  });
+});
+
+describe('timeoutMessage', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'nx-nixos-timeout-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('flags KVM when the guest printed nothing, and suggests --accel tcg', () => {
+    const serialLog = join(dir, 'empty.log');
+    writeFileSync(serialLog, '');
+    const message = timeoutMessage({ timeoutMs: 600_000, probe: { kind: 'ssh-banner', port: 2224 }, serialLog, accel: 'kvm' }, 'QMP running');
+    expect(message).toContain('The VM was not ready after 600 s. Reached: QMP running; no SSH banner on 127.0.0.1:2224 yet.');
+    expect(message).toContain(`Serial log: ${serialLog}`);
+    expect(message).toContain('KVM looks unusable on this host. Try again with --accel tcg.');
+  });
+
+  it('quotes the end of the serial log when the guest did print', () => {
+    const serialLog = join(dir, 'boot.log');
+    writeFileSync(serialLog, 'line 1\nStarting nginx...\n');
+    const message = timeoutMessage({ timeoutMs: 30_000, probe: { kind: 'http', port: 8443 }, serialLog, accel: 'tcg' }, 'process alive');
+    expect(message).toContain('Reached: process alive; QMP never reported the VM running.');
+    expect(message).toContain('Starting nginx...');
+    expect(message).not.toContain('KVM');
   });
 });

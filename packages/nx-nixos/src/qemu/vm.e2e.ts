@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_CMDLINE_IGNORING_POWERDOWN, FIXTURE_HTTP_PORT, type VmFixture } from '../../../../tools/fixtures/vm-fixture';
 import { profileSchema, type Profile } from '../profile/schema';
 import { describeIfTools } from '../testing/tools';
+import type { BootImage } from './boot';
 import { prepareOverlay } from './disk';
 import { inspectInstance, instancePaths, isOurQemu, listInstances, cleanBrokenInstance } from './instance';
+import { launchVm } from './launch';
 import { PortsBusyError } from './ports';
 import { NotReadyError } from './readiness';
-import { LaunchInterruptedError, launchVm, stopVm, type BootImage } from './vm';
+import { LaunchInterruptedError } from './start';
+import { stopVm } from './stop';
 
 jest.setTimeout(180_000);
 

@@ -9,7 +9,7 @@ export interface StatusOptions {
 export default async function statusExecutor(options: StatusOptions, context: ExecutorContext) {
   return reportErrors('status', async () => {
     const { listInstances } = await import('../../qemu/instance');
-    const { cleanInstance } = await import('../../qemu/vm');
+    const { cleanInstance } = await import('../../qemu/stop');
     const { InstanceBusyError } = await import('../../qemu/lock');
     const { describeInstance, instanceJson } = await import('../../qemu/status');
     const profile = profileOf(context);

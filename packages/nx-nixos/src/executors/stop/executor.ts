@@ -9,7 +9,7 @@ export interface StopOptions {
 export default async function stopExecutor(options: StopOptions, context: ExecutorContext) {
   return reportErrors('stop', async () => {
     const { listInstances } = await import('../../qemu/instance');
-    const { stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/vm');
+    const { stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/stop');
     const profile = profileOf(context);
     const all = listInstances(context.root, profile.name);
     if (options.instance && !all.some((i) => i.instance === options.instance))

@@ -1,0 +1,30 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { CREDENTIAL_NAME, type SecretFile } from './argv';
+
+/** Parses `--secret NAME=FILE` values; checks the file is readable but never reads it. */
+export function parseSecrets(values: readonly string[], cwd: string): SecretFile[] {
+  const seen = new Set<string>();
+  return values.map((value) => {
+    const eq = value.indexOf('=');
+    if (eq <= 0 || eq === value.length - 1) throw new Error(`--secret "${value}": expected NAME=FILE, e.g. --secret sops-age-key=$HOME/.config/sops/age/keys.txt`);
+    const name = value.slice(0, eq);
+    const file = value.slice(eq + 1);
+    if (!CREDENTIAL_NAME.test(name)) throw new Error(`--secret ${name}: a credential name holds letters, digits, "_", ".", "@" and "-" only`);
+    if (seen.has(name)) throw new Error(`--secret ${name}: given twice`);
+    seen.add(name);
+    const path = isAbsolute(file) ? file : resolve(cwd, file);
+    checkReadableFile(name, file, path);
+    return { name, file: path };
+  });
+}
+
+function checkReadableFile(name: string, given: string, path: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
+  } catch (e) {
+    const list = /,[A-Za-z0-9_][A-Za-z0-9_.@-]*=/.test(given) ? ' Give --secret once per credential: one value is one NAME=FILE, commas included.' : '';
+    throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`);
+  }
+}
