@@ -160,14 +160,16 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
     const builder = () => processesWhere((cmdline) => cmdline.includes('$bb sleep 120;') && !cmdline.startsWith('nix\0'));
     const nixBuild = () =>
       processesWhere((cmdline, pid) => cmdline.startsWith('nix\0') && cmdline.includes('\0build\0') && readlinkSync(`/proc/${pid}/cwd`) === ws.root);
+    // `target` is a PID, or a process group as a negative PID.
     const buildKilling = async (find: () => number[]) => {
       const run = finished(spawn(join(REPO_ROOT, 'node_modules/.bin/nx'), ['run', 'fixture:build-image', '--skip-nx-cache'], { cwd: ws.root, env: testEnv() }));
       await waitFor(builder, 60_000, 'the builder');
-      for (const pid of await waitFor(find, 10_000, 'the process to kill')) process.kill(pid, 'SIGKILL');
+      for (const target of await waitFor(find, 10_000, 'the process to kill')) process.kill(target, 'SIGKILL');
       return run;
     };
     try {
-      const builderKilled = await buildKilling(builder);
+      // Nix starts the builder as the leader of its own process group: the whole group, so that no sleep is left holding its output.
+      const builderKilled = await buildKilling(() => builder().map((pid) => -pid));
       expect(builderKilled.code).not.toBe(0);
       expect(builderKilled.output).toContain('The builder was killed by signal 9, not stopped by a failing command: most often the kernel\'s out-of-memory killer');
       expect(readFileSync(manifestFile(), 'utf8')).toBe(manifest);
@@ -180,7 +182,7 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
       expect(readFileSync(manifestFile(), 'utf8')).toBe(manifest);
       expect(gcRoot()).toBe(storePath);
     } finally {
-      for (const pid of builder()) process.kill(pid, 'SIGKILL');
+      for (const pid of builder()) process.kill(-pid, 'SIGKILL');
       ws.write('flake.nix', flake(COPY));
       ws.commit('fixture: restored');
     }
