@@ -182,7 +182,13 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
       expect(readFileSync(manifestFile(), 'utf8')).toBe(manifest);
       expect(gcRoot()).toBe(storePath);
     } finally {
-      for (const pid of builder()) process.kill(-pid, 'SIGKILL');
+      for (const pid of builder()) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          process.kill(pid, 'SIGKILL');
+        }
+      }
       ws.write('flake.nix', flake(COPY));
       ws.commit('fixture: restored');
     }
