@@ -1,6 +1,6 @@
 import { lexNix, stringValue } from '../../nix/lexer';
 import { maskSecret, type Finding } from '../../report/finding';
-import { HYGIENE_RULE_TABLE } from './rules';
+import { hygieneFinding } from './rules';
 import { positions } from './text';
 
 const SECRET_NAME = /(password|passwd|passphrase|secret|token|psk|api[_-]?key|secret[_-]?key|private[_-]?key|credentials?)$/i;
@@ -113,17 +113,13 @@ export function checkNixPlaintext(file: string, text: string): Finding[] {
     if (value === '' || SAFE_VALUE.test(value)) return;
     const masked = maskSecret(value);
     at ??= positions(text);
-    const { line, column } = at(str.start);
-    findings.push({
-      rule: 'secret/nix-plaintext',
-      severity: HYGIENE_RULE_TABLE['secret/nix-plaintext'].severity,
-      file,
-      line,
-      column,
-      message: `${clip(name)} is set to a plaintext string ("${masked}"): everything in a Nix configuration is world-readable in /nix/store.`,
-      fix: `Put the value in a SOPS file (e.g. config/secrets.yaml) and use ${clip(fileOption(name))} = config.sops.secrets."<name>".path; instead.`,
-      subject: `${names.map(clip).join('.')} = "${masked}"`,
-    });
+    findings.push(
+      hygieneFinding('secret/nix-plaintext', file, at(str.start), {
+        message: `${clip(name)} is set to a plaintext string ("${masked}"): everything in a Nix configuration is world-readable in /nix/store.`,
+        fix: `Put the value in a SOPS file (e.g. config/secrets.yaml) and use ${clip(fileOption(name))} = config.sops.secrets."<name>".path; instead.`,
+        subject: `${names.map(clip).join('.')} = "${masked}"`,
+      }),
+    );
   };
   const part = (text: string) => {
     if (afterDot && path.length) path.push(text);
