@@ -1,6 +1,6 @@
 import { readRepoFile, repoNixFiles, repoProfiles } from './repo-nix';
 import { describeIfTools } from '../../packages/nx-nixos/src/testing/tools';
-import { NixScanError, scanModuleFile, undeclaredUses } from './nix-options';
+import { importElements, NixScanError, scanModuleFile, undeclaredUses } from './nix-options';
 
 const MODULE = `
 { config, lib, pkgs, ... }:
@@ -67,6 +67,20 @@ describe('static check of services.rave.* option names', () => {
 
   it('fails loudly on Nix it cannot scan', () => {
     expect(() => scanModuleFile('bad.nix', '{ a = "unterminated; }')).toThrow(NixScanError);
+  });
+
+  it('reads files with the Nix lexer: the lines of interpolations in multi-line strings, interpolated paths, unclosed input', () => {
+    const source = `{ config, ... }: {
+  environment.etc.a.text = ''
+    first line
+    \${config.services.rave.demo.missing}
+  '';
+  imports = [ ./parts/\${config.networking.hostName}.nix ];
+}`;
+    const findings = undeclaredUses([scanModuleFile('demo.nix', MODULE), scanModuleFile('b.nix', source)]).filter((f) => f.file === 'b.nix');
+    expect(findings.map((f) => [f.line, f.path.join('.')])).toEqual([[4, 'services.rave.demo.missing']]);
+    expect(importElements('b.nix', source)).toEqual([{ line: 6, kind: 'path', text: './parts/${config.networking.hostName}.nix' }]);
+    for (const bad of ['{ a = 1; /* open', '{ a = "${ b; ', "{ a = ''x; }"]) expect(() => scanModuleFile('bad.nix', bad)).toThrow(NixScanError);
   });
 });
 

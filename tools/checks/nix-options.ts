@@ -9,14 +9,16 @@
  * Nix: a value it cannot see through is skipped, never guessed.
  */
 
+import { lexNix, lineCounter, type NixTokenKind } from '../../packages/nx-nixos/src/nix/lexer';
+
 export const RAVE_NAMESPACES: readonly string[][] = [['services', 'rave'], ['security', 'rave'], ['rave']];
 
-type TokenKind = 'ident' | 'string' | 'path' | 'number' | 'op';
+type TokenKind = 'ident' | 'string' | 'path' | 'uri' | 'number' | 'op';
 interface Token {
   kind: TokenKind;
   text: string;
   line: number;
-  /** Interpolations of a string, each tokenized. */
+  /** Interpolations of a string or a path, each tokenized. */
   interps?: Token[][];
 }
 
@@ -47,162 +49,66 @@ export interface OptionFinding extends OptionUse {
   message: string;
 }
 
-const IDENT = /[A-Za-z_][A-Za-z0-9_'-]*/y;
-const NUMBER = /[0-9]+(\.[0-9]+)?/y;
-const PATH = /(\.{1,2}|~)?\/[A-Za-z0-9._+\-/]+|<[A-Za-z0-9._+\-/]+>/y;
-const OPS = ['...', '==', '!=', '<=', '>=', '&&', '||', '->', '//', '++', '${'];
-
 export class NixScanError extends Error {}
 
-function tokenize(src: string, file: string, startLine = 1): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  let line = startLine;
-  const fail = (why: string): never => {
-    throw new NixScanError(`${file}:${line}: ${why}`);
-  };
-  // Reads `${ ... }` starting after "${"; returns the tokens and the index after the closing brace.
-  const interpolation = (from: number): [Token[], number] => {
-    let depth = 1;
-    let j = from;
-    while (j < src.length && depth > 0) {
-      const c = src[j];
-      if (c === '"' || (c === "'" && src[j + 1] === "'")) {
-        j = skipString(j);
-        continue;
-      }
-      if (c === '{') depth++;
-      else if (c === '}') depth--;
-      j++;
-    }
-    if (depth > 0) fail('unterminated ${');
-    const inner = src.slice(from, j - 1);
-    const innerTokens = tokenize(inner, file, line);
-    return [innerTokens, j];
-  };
-  const skipString = (from: number): number => {
-    if (src[from] === '"') {
-      let j = from + 1;
-      while (j < src.length && src[j] !== '"') {
-        if (src[j] === '\\') j++;
-        else if (src[j] === '$' && src[j + 1] === '{') {
-          j = interpolation(j + 2)[1];
-          continue;
-        }
-        j++;
-      }
-      return j + 1;
-    }
-    let j = from + 2;
-    while (j < src.length) {
-      if (src.startsWith("''", j)) {
-        if (src[j + 2] === "'" || src[j + 2] === '$') j += 3;
-        else if (src[j + 2] === '\\') j += 4;
-        else return j + 2;
-        continue;
-      }
-      if (src[j] === '$' && src[j + 1] === '{') {
-        j = interpolation(j + 2)[1];
-        continue;
-      }
-      j++;
-    }
-    return fail('unterminated string');
-  };
-  const readString = (): Token => {
-    const start = i;
-    const startLine = line;
-    const interps: Token[][] = [];
-    const indented = src[i] === "'";
-    let j = indented ? i + 2 : i + 1;
-    for (;;) {
-      if (j >= src.length) fail('unterminated string');
-      if (indented && src.startsWith("''", j)) {
-        if (src[j + 2] === "'" || src[j + 2] === '$') j += 3;
-        else if (src[j + 2] === '\\') j += 4;
-        else {
-          j += 2;
-          break;
-        }
-        continue;
-      }
-      if (!indented && src[j] === '"') {
-        j++;
-        break;
-      }
-      if (!indented && src[j] === '\\') {
-        j += 2;
-        continue;
-      }
-      if (src[j] === '$' && src[j + 1] === '{') {
-        const [inner, next] = interpolation(j + 2);
-        interps.push(inner);
-        j = next;
-        continue;
-      }
-      j++;
-    }
-    const text = src.slice(start, j);
-    line += (text.match(/\n/g) ?? []).length;
-    i = j;
-    return { kind: 'string', text: indented ? text.slice(2, -2) : text.slice(1, -1), line: startLine, interps };
-  };
+const KIND: Partial<Record<NixTokenKind, TokenKind>> = { id: 'ident', int: 'number', float: 'number', uri: 'uri', path: 'path', spath: 'path', op: 'op' };
+/** A dynamic attribute name, `x.${name}` or `${name} = ...`: a string token with this text. */
+const DYNAMIC = '\u0000dynamic';
 
-  while (i < src.length) {
-    const c = src[i];
-    if (c === '\n') {
-      line++;
-      i++;
-    } else if (/\s/.test(c)) i++;
-    else if (c === '#') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (c === '/' && src[i + 1] === '*') {
-      const end = src.indexOf('*/', i + 2);
-      if (end < 0) fail('unterminated comment');
-      line += (src.slice(i, end).match(/\n/g) ?? []).length;
-      i = end + 2;
-    } else if (c === '"' || (c === "'" && src[i + 1] === "'")) tokens.push(readString());
-    else {
-      PATH.lastIndex = i;
-      const path = !src.startsWith('//', i) && (c === '.' || c === '/' || c === '~' || c === '<') && PATH.exec(src);
-      if (path && path.index === i && (c !== '<' || /^<[^ ]+>$/.test(path[0]))) {
-        tokens.push({ kind: 'path', text: path[0], line });
-        i += path[0].length;
-        continue;
+/**
+ * The tokens of a file for the parser below: a string is one token (its text between the quotes, as
+ * written), an interpolated path one path token, each with the tokens of its interpolations.
+ */
+function tokenize(src: string, file: string): Token[] {
+  const lineAt = lineCounter(src);
+  const tokens: Token[] = [];
+  // Strings and paths being read (where their text starts), and interpolations (the list to return to).
+  const open: Array<{ token: Token; from: number } | { back: Token[] }> = [];
+  let current = tokens;
+  lexNix(src, ({ kind, start, end }) => {
+    const line = lineAt(start);
+    switch (kind) {
+      case 'str-start':
+      case 'path-start': {
+        const token: Token = { kind: kind === 'str-start' ? 'string' : 'path', text: '', line, interps: [] };
+        current.push(token);
+        open.push({ token, from: kind === 'str-start' ? end : start });
+        return;
       }
-      IDENT.lastIndex = i;
-      const ident = IDENT.exec(src);
-      if (ident && ident.index === i) {
-        tokens.push({ kind: 'ident', text: ident[0], line });
-        i += ident[0].length;
-        continue;
+      case 'str-end':
+      case 'path-end': {
+        const { token, from } = open.pop() as { token: Token; from: number };
+        token.text = src.slice(from, kind === 'str-end' ? start : end);
+        return;
       }
-      NUMBER.lastIndex = i;
-      const num = NUMBER.exec(src);
-      if (num && num.index === i) {
-        tokens.push({ kind: 'number', text: num[0], line });
-        i += num[0].length;
-        continue;
+      case 'interp-start': {
+        const inside = open[open.length - 1];
+        let owner: Token;
+        if (inside && 'token' in inside) owner = inside.token;
+        else current.push((owner = { kind: 'string', text: DYNAMIC, line, interps: [] }));
+        const inner: Token[] = [];
+        owner.interps?.push(inner);
+        open.push({ back: current });
+        current = inner;
+        return;
       }
-      const op = OPS.find((o) => src.startsWith(o, i));
-      if (op === '${') {
-        // A dynamic attribute name: `x.${name}` or `${name} = ...`.
-        const [inner, next] = interpolation(i + 2);
-        tokens.push({ kind: 'string', text: '${}', line, interps: [inner] });
-        tokens[tokens.length - 1].text = '\u0000dynamic';
-        i = next;
-        continue;
+      case 'interp-end':
+        current = (open.pop() as { back: Token[] }).back;
+        return;
+      case 'unterminated': {
+        const what = src.startsWith('/*', start) ? 'comment' : src.startsWith('${', start) ? '${' : 'string';
+        throw new NixScanError(`${file}:${line}: unterminated ${what}`);
       }
-      tokens.push({ kind: 'op', text: op ?? c, line });
-      i += op ? op.length : 1;
     }
-  }
+    const tokenKind = KIND[kind];
+    if (tokenKind) current.push({ kind: tokenKind, text: src.slice(start, end), line });
+  });
   return tokens;
 }
 
 const isOp = (t: Token | undefined, text: string) => t !== undefined && t.kind === 'op' && t.text === text;
 const isKeyword = (t: Token | undefined, text: string) => t !== undefined && t.kind === 'ident' && t.text === text;
-const segmentOf = (t: Token): Segment => (t.kind === 'ident' ? t.text : t.text === '\u0000dynamic' ? null : t.text);
+const segmentOf = (t: Token): Segment => (t.kind === 'ident' ? t.text : t.text === DYNAMIC ? null : t.text);
 const OPTION_CONSTRUCTOR = /^mk(Enable|Package)?Option$/;
 
 class Parser {
@@ -474,8 +380,7 @@ export function stringLiterals(file: string, source: string): { text: string; li
   const out: { text: string; line: number }[] = [];
   const walk = (tokens: Token[]) => {
     for (const t of tokens) {
-      if (t.kind !== 'string') continue;
-      if (t.text !== '\u0000dynamic') out.push({ text: t.text, line: t.line });
+      if (t.kind === 'string' && t.text !== DYNAMIC) out.push({ text: t.text, line: t.line });
       for (const inner of t.interps ?? []) walk(inner);
     }
   };

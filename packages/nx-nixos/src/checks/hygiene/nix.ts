@@ -1,5 +1,6 @@
+import { lexNix, stringValue } from '../../nix/lexer';
 import { maskSecret, type Finding } from '../../report/finding';
-import { HYGIENE_RULE_TABLE } from './rules';
+import { hygieneFinding } from './rules';
 import { positions } from './text';
 
 const SECRET_NAME = /(password|passwd|passphrase|secret|token|psk|api[_-]?key|secret[_-]?key|private[_-]?key|credentials?)$/i;
@@ -39,107 +40,46 @@ interface NixString {
 type Token = { kind: 'ident'; text: string } | { kind: 'string'; str: NixString } | { kind: 'op'; text: string };
 
 /**
- * One pass over Nix source: identifiers, string literals (with `${...}` interpolations, which hold code
- * again), operators; comments and whitespace skipped. An explicit stack of contexts instead of recursion;
- * every character is looked at a bounded number of times.
+ * Nix source as identifiers, string literals and everything else (`op`), read by the Nix lexer. A string
+ * is handed over when it ends, after the tokens of its `${...}` interpolations, which are code again.
  */
 function scanNix(text: string, onToken: (token: Token) => void, onStringStart: () => unknown, onStringEnd: (saved: unknown) => void): void {
-  type Frame = { kind: 'code'; braces: number } | { kind: 'dq' | 'ind'; start: number; parts: string[]; from: number; interpolated: boolean; saved: unknown };
-  const stack: Frame[] = [{ kind: 'code', braces: 0 }];
-  const isIdentStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-  const isIdent = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57) || c === 39 || c === 45;
-  let i = 0;
-  const n = text.length;
-  const endString = (frame: Extract<Frame, { kind: 'dq' | 'ind' }>, to: number, end: number) => {
-    frame.parts.push(text.slice(frame.from, to));
-    stack.pop();
-    onStringEnd(frame.saved);
-    const value = frame.parts.join('');
-    onToken({ kind: 'string', str: { start: frame.start, source: text.slice(frame.start, end), value, interpolated: frame.interpolated || value.includes('${') } });
-  };
-  while (i < n) {
-    const frame = stack[stack.length - 1];
-    const c = text.charCodeAt(i);
-    if (frame.kind === 'dq') {
-      if (c === 92 /* \ */) {
-        frame.parts.push(text.slice(frame.from, i), text[i + 1] ?? '');
-        i += 2;
-        frame.from = i;
-      } else if (c === 34 /* " */) {
-        endString(frame, i, i + 1);
-        i += 1;
-      } else if (c === 36 /* $ */ && text.charCodeAt(i + 1) === 123) {
-        frame.parts.push(text.slice(frame.from, i));
-        frame.interpolated = true;
-        stack.push({ kind: 'code', braces: 0 });
-        i += 2;
-      } else i++;
-      continue;
-    }
-    if (frame.kind === 'ind') {
-      if (c === 39 && text.charCodeAt(i + 1) === 39) {
-        const next = text[i + 2];
-        if (next === "'" || next === '$') {
-          frame.parts.push(text.slice(frame.from, i), next);
-          i += 3;
-          frame.from = i;
-        } else if (next === '\\') {
-          frame.parts.push(text.slice(frame.from, i), text[i + 3] ?? '');
-          i += 4;
-          frame.from = i;
-        } else {
-          endString(frame, i, i + 2);
-          i += 2;
-        }
-      } else if (c === 36 && text.charCodeAt(i + 1) === 123) {
-        frame.parts.push(text.slice(frame.from, i));
-        frame.interpolated = true;
-        stack.push({ kind: 'code', braces: 0 });
-        i += 2;
-      } else i++;
-      continue;
-    }
-    const code = frame as Extract<Frame, { kind: 'code' }>;
-    if (c === 32 || c === 9 || c === 10 || c === 13) i++;
-    else if (c === 35 /* # */) {
-      const end = text.indexOf('\n', i);
-      i = end === -1 ? n : end;
-    } else if (c === 47 && text.charCodeAt(i + 1) === 42 /* /* */) {
-      const end = text.indexOf('*/', i + 2);
-      i = end === -1 ? n : end + 2;
-    } else if (c === 34) {
-      stack.push({ kind: 'dq', start: i, parts: [], from: i + 1, interpolated: false, saved: onStringStart() });
-      i++;
-    } else if (c === 39 && text.charCodeAt(i + 1) === 39) {
-      stack.push({ kind: 'ind', start: i, parts: [], from: i + 2, interpolated: false, saved: onStringStart() });
-      i += 2;
-    } else if (isIdentStart(c)) {
-      const start = i;
-      while (i < n && isIdent(text.charCodeAt(i))) i++;
-      onToken({ kind: 'ident', text: text.slice(start, i) });
-    } else if (c === 123 /* { */) {
-      code.braces++;
-      onToken({ kind: 'op', text: '{' });
-      i++;
-    } else if (c === 125 /* } */) {
-      if (code.braces === 0 && stack.length > 1) {
-        // The end of an interpolation: back into its string.
-        stack.pop();
-        const str = stack[stack.length - 1] as Extract<Frame, { kind: 'dq' | 'ind' }>;
-        str.from = i + 1;
-      } else {
-        code.braces = Math.max(0, code.braces - 1);
-        onToken({ kind: 'op', text: '}' });
+  type OpenString = { kind: 'string'; start: number; indented: boolean; parts: string[]; interpolated: boolean; saved: unknown };
+  // The strings and antiquotations being read, innermost last, as the lexer nests them.
+  const open: Array<OpenString | { kind: 'interp' }> = [];
+  lexNix(text, ({ kind, start, end }) => {
+    const inside = open[open.length - 1];
+    switch (kind) {
+      case 'str-start':
+        open.push({ kind: 'string', start, indented: end - start === 2, parts: [], interpolated: false, saved: onStringStart() });
+        return;
+      case 'str-text':
+        (inside as OpenString).parts.push(stringValue(text, start, end, (inside as OpenString).indented));
+        return;
+      case 'str-end': {
+        const str = open.pop() as OpenString;
+        onStringEnd(str.saved);
+        const value = str.parts.join('');
+        onToken({ kind: 'string', str: { start: str.start, source: text.slice(str.start, end), value, interpolated: str.interpolated || value.includes('${') } });
+        return;
       }
-      i++;
-    } else if (c === 61 /* = */ && text.charCodeAt(i + 1) === 61) {
-      onToken({ kind: 'op', text: '==' });
-      i += 2;
-    } else {
-      onToken({ kind: 'op', text: text[i] });
-      i++;
+      case 'interp-start':
+        if (inside?.kind === 'string') inside.interpolated = true;
+        open.push({ kind: 'interp' });
+        break;
+      case 'interp-end':
+        open.pop();
+        break;
+      case 'path-text':
+      case 'path-end':
+      case 'unterminated':
+        return;
+      case 'id':
+        onToken({ kind: 'ident', text: text.slice(start, end) });
+        return;
     }
-  }
+    onToken({ kind: 'op', text: text.slice(start, end) });
+  });
 }
 
 /**
@@ -173,17 +113,13 @@ export function checkNixPlaintext(file: string, text: string): Finding[] {
     if (value === '' || SAFE_VALUE.test(value)) return;
     const masked = maskSecret(value);
     at ??= positions(text);
-    const { line, column } = at(str.start);
-    findings.push({
-      rule: 'secret/nix-plaintext',
-      severity: HYGIENE_RULE_TABLE['secret/nix-plaintext'].severity,
-      file,
-      line,
-      column,
-      message: `${clip(name)} is set to a plaintext string ("${masked}"): everything in a Nix configuration is world-readable in /nix/store.`,
-      fix: `Put the value in a SOPS file (e.g. config/secrets.yaml) and use ${clip(fileOption(name))} = config.sops.secrets."<name>".path; instead.`,
-      subject: `${names.map(clip).join('.')} = "${masked}"`,
-    });
+    findings.push(
+      hygieneFinding('secret/nix-plaintext', file, at(str.start), {
+        message: `${clip(name)} is set to a plaintext string ("${masked}"): everything in a Nix configuration is world-readable in /nix/store.`,
+        fix: `Put the value in a SOPS file (e.g. config/secrets.yaml) and use ${clip(fileOption(name))} = config.sops.secrets."<name>".path; instead.`,
+        subject: `${names.map(clip).join('.')} = "${masked}"`,
+      }),
+    );
   };
   const part = (text: string) => {
     if (afterDot && path.length) path.push(text);

@@ -142,6 +142,18 @@ describe('secret/nix-plaintext', () => {
     expect(JSON.stringify(findings)).not.toMatch(/-12/);
   });
 
+  it('reads strings and URIs as the Nix lexer does: comment markers in them are text, $${ is no antiquotation', () => {
+    const text = [
+      'a.url = "http://example.org/#top"; b.password = "after-hash-12";',
+      "c.note = ''# no comment''; d.token = ''after-ind-hash-12'';",
+      'e.glob = "src/*"; f.secret = "after-open-12"; g.glob = "*/";',
+      'h.price = "$${"; i.password = "after-dollars-12";',
+      'j.src = http://example.org/*; k.psk = "after-uri-12";',
+    ].join('\n');
+    const findings = checkNixPlaintext('a.nix', text);
+    expect(findings.map((f) => `${f.line}:${f.column} ${f.subject!.split(' = ')[0]}`)).toEqual(['1:49 b.password', '2:38 d.token', '3:30 f.secret', '4:31 i.password', '5:39 k.psk']);
+  });
+
   it('knows which names hold credentials', () => {
     for (const name of ['password', 'initialPassword', 'hashedPassword', 'dbPassword', 'db-password', 'admin_password', 'clientSecret', 'secret', 'accessToken', 'psk', 'apiKey', 'secret_key'])
       expect([name, isSecretName(name)]).toEqual([name, true]);

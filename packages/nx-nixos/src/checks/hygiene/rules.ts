@@ -1,4 +1,4 @@
-import type { Severity } from '../../report/finding';
+import type { Finding, Severity } from '../../report/finding';
 
 /** Every hygiene rule: stable id -> default severity and a one-line description (SARIF rule table, docs). */
 export const HYGIENE_RULE_TABLE = {
@@ -23,3 +23,13 @@ export const HYGIENE_RULE_IDS = Object.keys(HYGIENE_RULE_TABLE) as HygieneRuleId
 export const HYGIENE_RULES: Record<string, string> = Object.fromEntries(
   HYGIENE_RULE_IDS.map((id) => [id, HYGIENE_RULE_TABLE[id].description]),
 );
+
+/** A finding of a hygiene rule at a place in a file, with the rule's severity. */
+export function hygieneFinding(
+  rule: HygieneRuleId,
+  file: string,
+  at: { line?: number; column?: number },
+  details: Required<Pick<Finding, 'message' | 'fix' | 'subject'>>,
+): Finding {
+  return { rule, severity: HYGIENE_RULE_TABLE[rule].severity, file, line: at.line, column: at.column, ...details };
+}

@@ -1,7 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { maskSecret, type Finding } from '../../report/finding';
 import { compileRegex, type LinearPattern } from './patterns';
-import { HYGIENE_RULE_TABLE } from './rules';
+import { HYGIENE_RULE_TABLE, hygieneFinding } from './rules';
 import { parseYamlSafely } from './yaml-safe';
 
 const ENC = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:(str|int|float|bool|bytes|comment)\]$/;
@@ -144,18 +144,14 @@ export function checkSopsFile(file: string, text: string): Finding[] {
       if (node.value === null || frame.matched !== rule.encrypts) continue;
       const value = String(node.value);
       if (ENC.test(value)) continue;
-      const where = node.range ? at(node.range[0]) : undefined;
       const masked = maskSecret(value);
-      findings.push({
-        rule: 'secret/sops-plaintext',
-        severity: HYGIENE_RULE_TABLE['secret/sops-plaintext'].severity,
-        file,
-        line: where?.line,
-        column: where?.column,
-        message: `${frame.path} is in plaintext ("${masked}"), not an ENC[...] value.`,
-        fix: `Edit the file with \`sops ${file}\` (it encrypts on save), and rotate the value: it is in Git history.`,
-        subject: `${frame.path}: ${masked}`,
-      });
+      findings.push(
+        hygieneFinding('secret/sops-plaintext', file, node.range ? at(node.range[0]) : {}, {
+          message: `${frame.path} is in plaintext ("${masked}"), not an ENC[...] value.`,
+          fix: `Edit the file with \`sops ${file}\` (it encrypts on save), and rotate the value: it is in Git history.`,
+          subject: `${frame.path}: ${masked}`,
+        }),
+      );
     }
     // Children in document order: pushed reversed, taken from the end.
     while (pending.length) stack.push(pending.pop()!);

@@ -1,5 +1,5 @@
 import type { Finding } from '../../report/finding';
-import { HYGIENE_RULE_TABLE } from './rules';
+import { hygieneFinding } from './rules';
 import { positions } from './text';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -36,16 +36,13 @@ export function checkLegacyReferences(file: string, text: string, folders: reado
       const start = match.index - column + 1;
       lineText = text.slice(start, Math.min(lineEnd, start + 4096)).trim();
     }
-    findings.push({
-      rule: 'stale/legacy-reference',
-      severity: HYGIENE_RULE_TABLE['stale/legacy-reference'].severity,
-      file,
-      line,
-      column,
-      message: `Refers to the legacy folder ${match[1]}/ ("${match[0]}").`,
-      fix: `Point it at the current location, or drop the reference; ${match[1]}/ is kept only as an archive.`,
-      subject: lineText.slice(0, 200),
-    });
+    findings.push(
+      hygieneFinding('stale/legacy-reference', file, { line, column }, {
+        message: `Refers to the legacy folder ${match[1]}/ ("${match[0]}").`,
+        fix: `Point it at the current location, or drop the reference; ${match[1]}/ is kept only as an archive.`,
+        subject: lineText.slice(0, 200),
+      }),
+    );
   }
   return findings;
 }

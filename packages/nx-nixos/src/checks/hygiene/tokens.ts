@@ -1,5 +1,5 @@
 import { maskSecret, type Finding } from '../../report/finding';
-import { HYGIENE_RULE_TABLE } from './rules';
+import { hygieneFinding } from './rules';
 import { looksLikePlaceholder, positions } from './text';
 
 const PRIVATE_KEY = /-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?)-----/g;
@@ -15,17 +15,13 @@ export function checkPrivateKeys(file: string, text: string): Finding[] {
     const end = after.indexOf('-----END');
     const body = KEY_BODY.exec(end === -1 ? after : after.slice(0, end));
     if (!body) continue;
-    const { line, column } = at(match.index);
-    findings.push({
-      rule: 'secret/private-key',
-      severity: HYGIENE_RULE_TABLE['secret/private-key'].severity,
-      file,
-      line,
-      column,
-      message: `A ${match[1].toLowerCase()} is committed (${maskSecret(body[0])}).`,
-      fix: 'Remove the key from Git, rotate it (it is in history), and keep it in a SOPS file or outside the repository.',
-      subject: `${match[1]} ${maskSecret(body[0])}`,
-    });
+    findings.push(
+      hygieneFinding('secret/private-key', file, at(match.index), {
+        message: `A ${match[1].toLowerCase()} is committed (${maskSecret(body[0])}).`,
+        fix: 'Remove the key from Git, rotate it (it is in history), and keep it in a SOPS file or outside the repository.',
+        subject: `${match[1]} ${maskSecret(body[0])}`,
+      }),
+    );
   }
   return findings;
 }
@@ -82,18 +78,14 @@ export function checkTokens(file: string, text: string): Finding[] {
       if (format.shape && !format.shape.test(value)) continue;
       if (format.ignore?.(value) || (format.name !== 'password in a URL' && looksLikePlaceholder(value))) continue;
       at ??= positions(text);
-      const { line, column } = at(match.index + match[0].indexOf(value));
       const masked = maskSecret(value);
-      findings.push({
-        rule: 'secret/token',
-        severity: HYGIENE_RULE_TABLE['secret/token'].severity,
-        file,
-        line,
-        column,
-        message: `${format.name} in plaintext (${masked}).`,
-        fix: 'Revoke and rotate the credential (it is in Git history), then keep it in a SOPS file and read it at runtime.',
-        subject: `${format.name} ${masked}`,
-      });
+      findings.push(
+        hygieneFinding('secret/token', file, at(match.index + match[0].indexOf(value)), {
+          message: `${format.name} in plaintext (${masked}).`,
+          fix: 'Revoke and rotate the credential (it is in Git history), then keep it in a SOPS file and read it at runtime.',
+          subject: `${format.name} ${masked}`,
+        }),
+      );
     }
   }
   return findings;

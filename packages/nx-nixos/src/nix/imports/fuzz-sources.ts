@@ -5,10 +5,10 @@ import { NixImportIndex } from '../../plugin/nix-graph';
 import { resolveOptions } from '../../plugin/options';
 import { importClosure, resolveFileImports } from './graph';
 import { nixSourceReader } from './read';
-import { scanPathLiterals } from './tokenize';
+import { scanPathLiterals } from './path-literals';
 
 /**
- * Nix sources of about 1 MB, each built to hit one of the tokenizer's or the import graph's worst cases:
+ * Nix sources of about 1 MB, each built to hit one of the lexer's or the import graph's worst cases:
  * a lexer rule that reads a long run and then fails, deep nesting, a literal on every few bytes, one
  * enormous literal. The fuzz test runs each within a budget.
  */
@@ -64,8 +64,9 @@ export const ADVERSARIAL_SOURCES: Array<[string, () => string]> = [
 ];
 
 /**
- * One adversarial source through everything that reads Nix: the tokenizer, the resolver of the imports
- * command, its closure, and the graph inference index (which caches and saves). Returns the literal count.
+ * One adversarial source through everything that reads Nix: the lexer and its path literals, the
+ * resolver of the imports command, its closure, and the graph inference index (which caches and
+ * saves). Returns the literal count.
  */
 export function scanAdversarialSource(name: string): number {
   const make = ADVERSARIAL_SOURCES.find(([n]) => n === name)?.[1];

@@ -1,8 +1,8 @@
 import { runWithinBudget } from '../../checks/docs/within-budget';
 import { ADVERSARIAL_SOURCES } from './fuzz-sources';
 
-// Complexity, not speed: each source is about 1 MB and built against one rule of the tokenizer or the
-// import graph. Linear work finishes in seconds; the quadratic tokenizer took 36 s on 160 KB. Each runs in
+// Complexity, not speed: each source is about 1 MB and built against one rule of the lexer or the
+// import graph. Linear work finishes in seconds; a quadratic tokenizer took 36 s on 160 KB. Each runs in
 // a worker that is stopped at the budget, so a regression fails here rather than hanging.
 const BUDGET_MS = 20_000;
 jest.setTimeout(2 * BUDGET_MS);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { buildImportGraph, importClosure, resolveFileImports } from './graph';
-import { scanPathLiterals } from './tokenize';
+import { scanPathLiterals } from './path-literals';
 
 const root = resolve(__dirname, '../../../test/fixtures/nix-imports');
 const files = [

@@ -1,7 +1,7 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { nixSourceReader } from './read';
-import { PathLiteral, scanPathLiterals } from './tokenize';
+import { PathLiteral, scanPathLiterals } from './path-literals';
 
 /**
  * Static import graph of a workspace's Nix files. It over-approximates on purpose: whatever Nix could

@@ -1,3 +1,3 @@
-export * from './tokenize';
+export * from './path-literals';
 export * from './graph';
 export * from './read';

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describeIfTools } from '../../testing/tools';
-import { PathLiteral, scanPathLiterals } from './tokenize';
+import { PathLiteral, scanPathLiterals } from './path-literals';
 
-// The tokenizer is proven against Nix's own parser: `nix-instantiate --parse` prints every path literal
+// The lexer (src/nix/lexer.ts) is proven against Nix's own parser: `nix-instantiate --parse` prints every path literal
 // as an absolute path (an interpolated path as its literal prefix) and every `<x>` as `__findFile __nixPath "x"`.
 const repoRoot = resolve(__dirname, '../../../../..');
 const fixtures = resolve(__dirname, '../../../test/fixtures/nix-imports');
