@@ -192,6 +192,17 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     rmSync(join(repo.root, 'reports'), { recursive: true });
   });
 
+  it('never scans its own report, whatever characters of globs its name has', () => {
+    const output = 'reports/hygiene (1) {a,b} [x]*.json';
+    const run = runHygiene(repo.root, { ...opts, format: 'json', output });
+    expect(runHygiene(repo.root, { ...opts, format: 'json', output }).findings).toHaveLength(run.findings.length);
+    rmSync(join(repo.root, 'reports'), { recursive: true });
+  });
+
+  it('refuses an exclude glob outside the dialect, naming the option', () => {
+    expect(() => runHygiene(repo.root, { ...opts, exclude: ['!(x)'] })).toThrow(/^hygiene options: "exclude\.0": "!\(x\)" uses "!\(\.\.\.\)" .*; see docs\/reference\/globs\.md\.$/);
+  });
+
   it('json and github formats carry the same findings; nothing in clear', () => {
     const json = JSON.parse(runHygiene(repo.root, { ...opts, format: 'json' }).stdout);
     expect(json.findings.length).toBe(16);
