@@ -148,6 +148,11 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     expect(() => runHygiene(repo.root, { scope: 'profile' })).toThrow('scope "profile" needs profileRoot');
   });
 
+  it('profile scope reads its globs as the plugin does: braces too, which Git pathspecs do not have', () => {
+    const run = runHygiene(repo.root, { ...opts, scope: 'profile', profileRoot: 'hosts', profilePaths: ['{docs,nothing}/*.md'] });
+    expect([...new Set(run.findings.map((f) => f.file))].sort()).toEqual(['docs/old.md', 'hosts/a.nix']);
+  });
+
   it('keeps allowlisted findings out by rule + path + content hash and reports unused entries', () => {
     const [finding] = runHygiene(repo.root, opts).findings.filter((f) => f.rule === 'stale/legacy-reference');
     writeFileSync(
