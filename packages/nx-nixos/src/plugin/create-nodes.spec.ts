@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CreateNodesContextV2 } from '@nx/devkit';
+import type { CreateNodesContextV2, CreateNodesResultV2 } from '@nx/devkit';
 import { fixtureProfile, profileJson } from '../testing/workspace';
 import { createNodesForFiles } from './create-nodes';
 
@@ -213,6 +213,45 @@ describe('createNodes', () => {
     const error = await createNodesForFiles(['infra/nixos/a-b/default.nix', 'infra/nixos/a/b/default.nix'], {}, context).catch((e) => e);
     expect(error.errors[0][0]).toBe('infra/nixos/a/b/default.nix');
     expect(error.errors[0][1].message).toContain('the Nix module folder infra/nixos/a/b would be project "nix-a-b", but that is the name of the Nix module project of infra/nixos/a-b');
+  });
+
+  it('never gives two module folders one project name: each folder is a project of its own name, or an error names it and the folder that has the name', async () => {
+    let seed = 15;
+    const random = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    // Words joined by "/" or "-": the same words make one name whatever joins them.
+    const randomWords = () => Array.from({ length: 2 + random(3) }, () => ['a', 'b', ''][random(3)]);
+    const folderPath = (words: string[]) => {
+      const path = words.reduce((joined, word) => joined + ['/', '-'][random(2)] + word);
+      return path.split('/').includes('') ? words.join('-') : path;
+    };
+    let clashes = 0;
+    for (let round = 0; round < 50; round++) {
+      const folders = new Set<string>();
+      const words = randomWords();
+      for (let i = 0; i < 6; i++) folders.add(`${random(4) ? 'infra/nixos' : 'infra'}/${folderPath(random(3) ? words : randomWords())}`);
+      const moduleFiles = [...folders].map((f) => `${f}/default.nix`);
+      for (const file of moduleFiles) write(file, '{ }\n');
+      const outcome = await createNodesForFiles(moduleFiles, {}, context).then(
+        (results) => ({ results, errors: [] as [string, Error][] }),
+        (e: { partialResults: CreateNodesResultV2; errors: [string, Error][] }) => ({ results: e.partialResults, errors: e.errors }),
+      );
+      const owners = new Map<string, string>();
+      for (const [, result] of outcome.results) {
+        for (const [projectRoot, project] of Object.entries(result.projects ?? {})) {
+          expect([project.name, owners.get(project.name!)]).toEqual([project.name, undefined]);
+          owners.set(project.name!, projectRoot);
+        }
+      }
+      for (const folder of folders) {
+        if ([...owners.values()].includes(folder)) continue;
+        const message = outcome.errors.find(([file]) => file === `${folder}/default.nix`)?.[1].message ?? `no error for ${folder}`;
+        const [, name, other] = /would be project "([^"]+)", but that is the name of the Nix module project of (\S+),/.exec(message) ?? [message];
+        expect(message).toContain(`the Nix module folder ${folder} would be project`);
+        expect(owners.get(name)).toBe(other);
+        clashes++;
+      }
+    }
+    expect(clashes).toBeGreaterThan(20);
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { CreateDependenciesContext } from '@nx/devkit';
 import { buildImportGraph, diskView, importClosure } from '../nix/imports';
 import { runWithinBudget } from '../checks/docs/within-budget';
-import { glob } from './glob';
+import { glob } from '../glob/glob';
 import { NixImportIndex, nixDependencies, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
 import { resolveOptions } from './options';
 

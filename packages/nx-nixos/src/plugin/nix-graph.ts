@@ -3,7 +3,7 @@ import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
 import { FileSystemView, insideView, nixSourceReader, NixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache, pluginCacheKey } from './cache';
-import { glob } from './glob';
+import { glob } from '../glob/glob';
 import { featureOfModuleRoot, resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
 
 /** The project root of a Nix module file, or undefined when no module glob matches it. */

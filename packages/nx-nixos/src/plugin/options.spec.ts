@@ -64,6 +64,7 @@ describe('plugin options are checked, with nx.json, the plugin, the option, the 
     [{ nixInputs: ['../secrets/**'] }, /option "nixInputs\[0\]" .* "\.\.\/secrets\/\*\*" leads outside the workspace/],
     [{ nixInputs: ['/etc/**'] }, /option "nixInputs\[0\]" .* is an absolute path/],
     [{ nixModuleGlobs: ['infra/{a,b/**'] }, /option "nixModuleGlobs\[0\]" .* has unbalanced braces/],
+    [{ nixModuleGlobs: ['infra/!(old)/*.nix'] }, /^nx\.json: option "nixModuleGlobs\[0\]" of plugin @rave\/nx-nixos is invalid: "infra\/!\(old\)\/\*\.nix" uses "!\(\.\.\.\)" \(match anything but\), which is not supported\. See docs\/reference\/globs\.md/],
     [{ buildImageTargetName: 5 }, /^nx\.json: option "buildImageTargetName" of plugin @rave\/nx-nixos is invalid: expected a name, got the number 5\. Set it to a target name such as "build-image"/],
     [{ launchTargetName: 'run app' }, /option "launchTargetName" .* "run app" is empty or has a space/],
     [{ stopTargetName: '' }, /option "stopTargetName" .* "" is empty/],

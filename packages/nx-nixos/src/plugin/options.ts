@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { z } from 'zod';
+import { globProblem } from '../glob/glob';
 
 /** Options of the `@rave/nx-nixos` entry in nx.json `plugins`. Every field is optional. */
 export interface NixosPluginOptions {
@@ -171,6 +172,8 @@ const globs =
         if (depth < 0) break;
       }
       if (depth !== 0) throw invalid(where, `${shown(glob)} has unbalanced braces`, 'Close every "{" with "}" ({a,b} means a or b).');
+      const globError = globProblem(glob);
+      if (globError) throw invalid(where, globError, 'See docs/reference/globs.md for the globs it takes.');
     });
     return value;
   };

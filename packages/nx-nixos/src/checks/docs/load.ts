@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { compileGlob, type CompiledGlob } from '../../plugin/glob';
+import { glob, GlobError, type Glob } from '../../glob/glob';
 import { isMarkdown, trimTrailingSlashes } from './paths';
 import { TreeReader } from './read-tree';
 
@@ -46,12 +46,14 @@ function walk(root: string): string[] {
   return out.sort();
 }
 
-/**
- * An exclude glob (`*`, `**`, `?`) over workspace-relative paths. Globs come from the repository's
- * options, so the match never backtracks (see compileGlob); braces are read as themselves.
- */
-export function excludeGlob(glob: string): CompiledGlob {
-  return compileGlob(glob, { braces: false });
+/** An exclude glob over workspace-relative paths (docs/reference/globs.md); an error names the option. */
+export function excludeGlob(pattern: string): Glob {
+  try {
+    return glob(pattern);
+  } catch (e) {
+    if (e instanceof GlobError) throw new Error(`exclude: ${e.message}. See docs/reference/globs.md for the globs it takes.`);
+    throw e;
+  }
 }
 
 export interface DocsTree {

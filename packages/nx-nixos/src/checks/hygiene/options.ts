@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { globProblem } from '../../glob/glob';
 import { REPORT_FORMATS } from '../../report/format';
 import { HYGIENE_RULE_IDS } from './rules';
 
@@ -7,6 +8,14 @@ const relativePath = z
   .string()
   .min(1)
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a path relative to the workspace root, without ".."');
+/** A glob of the plugin's dialect (docs/reference/globs.md). */
+const glob = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = value === '' ? undefined : globProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; see docs/reference/globs.md` });
+  });
 const mib = z.number().positive('must be a positive number of MiB');
 
 /** Options of the hygiene check: executor options, CLI flags and the plugin's `hygiene` options map onto these. */
@@ -15,7 +24,7 @@ export const hygieneOptionsSchema = z
     scope: z.enum(['repo', 'profile']).default('repo'),
     /** Profile scope: the profile folder (default: the project root) plus these paths (the target passes the profile's Nix closure). */
     profileRoot: relativePath.optional(),
-    profilePaths: z.array(z.string().min(1)).default([]),
+    profilePaths: z.array(glob).default([]),
     format: z.enum(REPORT_FORMATS).default('text'),
     /** Report file, relative to the workspace root (an absolute path must lie inside it too); written atomically. */
     output: z.string().min(1).optional(),
@@ -30,7 +39,7 @@ export const hygieneOptionsSchema = z
     legacyFolders: z.array(relativePath).default([]),
     sopsFiles: z.array(relativePath).default(['config/secrets.yaml']),
     untracked: z.boolean().default(true),
-    exclude: z.array(z.string().min(1)).default(['**/test/fixtures/**', '**/__fixtures__/**']),
+    exclude: z.array(glob).default(['**/test/fixtures/**', '**/__fixtures__/**']),
     maxScanKiB: z.number().int().positive('must be a positive whole number of KiB').default(1024),
   })
   .strict()

@@ -1,8 +1,8 @@
 import { RE2JS } from 're2js';
 
 /**
- * Patterns that come from the repository (.sops.yaml path_regex, a SOPS file's own encrypted_regex,
- * exclude globs in nx.json) run on RE2 (re2js: pure JavaScript, linear time), never on V8's
+ * Patterns that come from the repository (.sops.yaml path_regex, a SOPS file's own encrypted_regex;
+ * globs too, see src/glob) run on RE2 (re2js: pure JavaScript, linear time), never on V8's
  * backtracking engine, where one crafted pattern can take minutes. RE2 is also the syntax sops itself
  * uses (Go's regexp), so a pattern sops accepts means the same here.
  */
@@ -17,19 +17,4 @@ export function compileRegex(source: string): LinearPattern {
   } catch (e) {
     throw new Error(String((e as Error).message).replace(/^error parsing regexp: /, '').replace(/: `[\s\S]*`$/, ''));
   }
-}
-
-/** A path glob (`*`, `?` within a segment; `**` across segments) as an anchored RE2 pattern. */
-export function compileGlob(glob: string): LinearPattern {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += glob[i + 2] === '/' ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += RE2JS.quote(c);
-  }
-  return RE2JS.compile(`^${re}$`, RE2JS.DOTALL);
 }

@@ -1,6 +1,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic';
+import { escapeGlob } from '../../glob/glob';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
 import { MAX_ALLOWLIST_BYTES, parseAllowlist } from '../../report/allowlist-file';
 import { exitCodeFor, type Finding } from '../../report/finding';
@@ -77,7 +78,7 @@ export function runHygiene(root: string, input: unknown): HygieneRun {
   const allowlist: AllowlistEntry[] = options.allowlist ? readAllowlist(root, options.allowlist) : [];
   const target = options.output === undefined ? undefined : reportTarget(root, options.output, options.format);
   // The report of the last run quotes findings; it is not itself a finding.
-  const scanOptions = target ? { ...options, exclude: [...options.exclude, target.shown] } : options;
+  const scanOptions = target ? { ...options, exclude: [...options.exclude, escapeGlob(target.shown)] } : options;
   const scan = scanRepository(root, scanOptions);
   const { kept, suppressed, unused } = applyAllowlist(scan.findings, allowlist);
   const messages = [...scan.notes];

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../../git/git';
+import { glob } from '../../glob/glob';
 import type { Finding } from '../../report/finding';
 import {
   HEAD_BYTES,
@@ -15,7 +16,6 @@ import {
 import { checkNixPlaintext } from './nix';
 import type { HygieneOptions } from './options';
 import { bytesPathspec, gitPath, shellQuoteBytes, unquoteGitPath } from './paths';
-import { compileGlob } from './patterns';
 import type { HygieneRuleId } from './rules';
 import { checkSopsFile } from './sops';
 import { checkLegacyReferences, legacyMatcher } from './stale';
@@ -119,7 +119,7 @@ export function createFileChecker(ctx: FileScanContext): (file: string, state: F
   const sopsFiles = new Set(ctx.sopsFiles);
   const added = new Set(ctx.added);
   const rawNames = new Map(Object.entries(ctx.rawNames).map(([name, hex]) => [name, Buffer.from(hex, 'hex')]));
-  const exclude = options.exclude.map(compileGlob);
+  const exclude = options.exclude.map(glob);
   const excluded = (file: string) => exclude.some((re) => re.test(file));
   const matcher = enabled('stale/legacy-reference') ? legacyMatcher(options.legacyFolders) : undefined;
   const contentRules = enabled('secret/nix-plaintext') || enabled('secret/private-key') || enabled('secret/token') || matcher !== undefined;

@@ -148,6 +148,11 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     expect(() => runHygiene(repo.root, { scope: 'profile' })).toThrow('scope "profile" needs profileRoot');
   });
 
+  it('profile scope reads its globs as the plugin does: braces too, which Git pathspecs do not have', () => {
+    const run = runHygiene(repo.root, { ...opts, scope: 'profile', profileRoot: 'hosts', profilePaths: ['{docs,nothing}/*.md'] });
+    expect([...new Set(run.findings.map((f) => f.file))].sort()).toEqual(['docs/old.md', 'hosts/a.nix']);
+  });
+
   it('keeps allowlisted findings out by rule + path + content hash and reports unused entries', () => {
     const [finding] = runHygiene(repo.root, opts).findings.filter((f) => f.rule === 'stale/legacy-reference');
     writeFileSync(
@@ -190,6 +195,17 @@ describeIfTools(['git'])('hygiene over a Git repository', () => {
     // The report quotes legacy paths; the next run that writes it does not report its own output.
     expect(runHygiene(repo.root, { ...opts, format: 'sarif', output: 'reports/hygiene.sarif' }).findings).toHaveLength(run.findings.length);
     rmSync(join(repo.root, 'reports'), { recursive: true });
+  });
+
+  it('never scans its own report, whatever characters of globs its name has', () => {
+    const output = 'reports/hygiene (1) {a,b} [x]*.json';
+    const run = runHygiene(repo.root, { ...opts, format: 'json', output });
+    expect(runHygiene(repo.root, { ...opts, format: 'json', output }).findings).toHaveLength(run.findings.length);
+    rmSync(join(repo.root, 'reports'), { recursive: true });
+  });
+
+  it('refuses an exclude glob outside the dialect, naming the option', () => {
+    expect(() => runHygiene(repo.root, { ...opts, exclude: ['!(x)'] })).toThrow(/^hygiene options: "exclude\.0": "!\(x\)" uses "!\(\.\.\.\)" .*; see docs\/reference\/globs\.md\.$/);
   });
 
   it('json and github formats carry the same findings; nothing in clear', () => {

@@ -7,7 +7,7 @@ import { redactFinding } from './redact';
 import type { HygieneRuleId } from './rules';
 import { IGNORED, UNTRACKED, type FileScanContext } from './scan-files';
 import { checkFiles, type ThreadTuning } from './scan-threads';
-import { profilePathspecs } from './scope';
+import { profilePathspecs, profileScope } from './scope';
 import { sopsRuleMatches } from './sops';
 
 export interface ScanResult {
@@ -84,9 +84,11 @@ export function scanRepository(root: string, options: HygieneOptions, tuning?: T
   const enabled = (rule: HygieneRuleId) => options.rules[rule] !== 'off';
 
   let pathspecs: string[] = [];
+  let inScope = (_file: string) => true;
   if (options.scope === 'profile') {
     if (!options.profileRoot) throw new Error('scope "profile" needs profileRoot (the profile folder); run it as nx run <profile>:hygiene.');
     pathspecs = profilePathspecs(options.profileRoot, options.profilePaths);
+    inScope = profileScope(options.profileRoot, options.profilePaths);
   }
   const withUntracked = options.scope === 'repo' && options.untracked;
   const rawNames: Record<string, string> = {};
@@ -104,7 +106,7 @@ export function scanRepository(root: string, options: HygieneOptions, tuning?: T
       const [path] = parseGitPathLines(line.slice(2));
       (line[0] === '?' ? untracked : tracked).push(named(path));
     }
-  } else tracked = listPaths(root, ['ls-files', '--cached', '--', ...pathspecs]).map(named);
+  } else tracked = listPaths(root, ['ls-files', '--cached', '--', ...pathspecs]).filter((p) => inScope(p.name)).map(named);
   // An unmerged file is listed once per stage.
   tracked = [...new Set(tracked)];
   // --directory: an ignored folder (node_modules/) is one entry and is not walked; ignored files are listed one by one.

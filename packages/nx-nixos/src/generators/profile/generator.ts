@@ -1,4 +1,5 @@
 import { getProjects, joinPathFragments, logger, type Tree } from '@nx/devkit';
+import { globBase } from '../../glob/glob';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
 import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-graph';
@@ -27,17 +28,6 @@ export class ProfileNameError extends GeneratorInputError {}
 
 function refuse(reason: string): never {
   throw new ProfileNameError(reason);
-}
-
-/** The static folder a glob starts with (`infra` of `infra/**\/*.nix`), '' when it starts with a wildcard. */
-function globBase(glob: string): string {
-  const parts = glob.split('/');
-  const fixed: string[] = [];
-  for (const part of parts.slice(0, -1)) {
-    if (/[*?{[]/.test(part)) break;
-    fixed.push(part);
-  }
-  return fixed.join('/');
 }
 
 /**
