@@ -114,7 +114,7 @@ export const command: CliCommand = {
       options.rules = rules;
     }
     if (options.scope === 'profile' && typeof options.profileRoot === 'string') {
-      const extra = Array.isArray(options.profilePaths) ? options.profilePaths : [];
+      const extra: unknown[] = Array.isArray(options.profilePaths) ? options.profilePaths : [];
       options.profilePaths = [...new Set([...(await profileClosureGlobs(root, options.profileRoot, plugin)), ...extra])];
     }
     const { runHygiene } = await import('../checks/hygiene/run');

@@ -176,7 +176,7 @@ export class NixImportIndex {
         (d ? entry.dirs : entry.notDirs).push(rel);
         return d;
       },
-      listFiles: this.fs.listFiles,
+      listFiles: (p) => this.fs.listFiles(p),
     };
     for (const dep of resolveLiterals(this.workspaceRoot, file, scanPathLiterals(text), recording).dependencies)
       (dep.kind === 'file' ? entry.files : entry.folders).push(dep.path);

@@ -41,7 +41,7 @@ export interface NixosPluginOptions {
 
 // zod is loaded only when nx.json sets sharing options: graph inference runs on every nx command.
 function sharingSchema() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
   const { z } = require('zod') as typeof import('zod');
   return z
     .object({
@@ -97,6 +97,7 @@ function shown(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects and arrays returned above; a number or boolean prints as itself
   return `the ${typeof value} ${String(value)}`;
 }
 
@@ -148,7 +149,7 @@ const globs =
       }
       if (depth !== 0) throw invalid(where, `${shown(glob)} has unbalanced braces`, 'Close every "{" with "}" ({a,b} means a or b).');
     });
-    return value;
+    return value as string[];
   };
 
 /** A project or target name: what `nx run <project>:<target>` can name. */

@@ -111,7 +111,7 @@ export function parseSecrets(values: readonly string[], cwd: string): SecretFile
       if (!statSync(path).isFile()) throw new Error('not a regular file');
     } catch (e) {
       const list = /,[A-Za-z0-9_][A-Za-z0-9_.@-]*=/.test(file) ? ' Give --secret once per credential: one value is one NAME=FILE, commas included.' : '';
-      throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`);
+      throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`, { cause: e });
     }
     return { name, file: path };
   });
@@ -352,7 +352,7 @@ async function recordOrStop(paths: InstancePaths, state: InstanceState, qemu: Fo
       // The state error below is the one to report.
     }
     const fix = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'Free some space on that disk' : 'Fix that';
-    throw new Error(`${(e as Error).message}. QEMU (PID ${qemu.pid}) was stopped again: a VM whose state cannot be recorded is not left running. ${fix} and launch again.`);
+    throw new Error(`${(e as Error).message}. QEMU (PID ${qemu.pid}) was stopped again: a VM whose state cannot be recorded is not left running. ${fix} and launch again.`, { cause: e });
   }
 }
 
@@ -384,15 +384,15 @@ function startQemu(binary: { path: string; fromEnv: boolean }, argv: string[], p
       }
     };
     save('');
-    child.stdout!.on('data', save);
-    child.stderr!.on('data', save);
+    child.stdout.on('data', save);
+    child.stderr.on('data', save);
     child.once('error', (e: NodeJS.ErrnoException) => reject(spawnFailure(binary, e)));
     child.once('exit', (code, signal) => {
       const finish = () => resolvePromise({ code, signal, output, logError });
       // The daemon closes its copy of the pipes before the first process exits; a wrapper might not.
       const cap = setTimeout(() => {
-        child.stdout!.destroy();
-        child.stderr!.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
         finish();
       }, 2_000);
       child.once('close', () => {

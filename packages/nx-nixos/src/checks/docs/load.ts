@@ -34,6 +34,7 @@ function walk(root: string): string[] {
       throw new Error(
         `cannot list the folder ${dir} (${code ?? message}) while reading the tree at ${root}. ` +
           `The tree must be one you can read: pass --root to the repository the docs belong to (by default the nearest folder above the docs with nx.json, else the Git top level).`,
+        { cause: e },
       );
     }
     for (const entry of entries) {

@@ -68,7 +68,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
   const reader = new TreeReader(options.root);
   const docsDir = docsFolder(reader, options.docsDir);
   const allowlist: AllowlistEntry[] = options.allowlist ? await loadAllowlist(reader, options.allowlist) : [];
-  const load = async () => {
+  const load = () => {
     // A fresh reader each time: --fix changes files between the two loads.
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE, reader: new TreeReader(options.root) });
     const input: DocsCheckInput = {
@@ -81,7 +81,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
     };
     return checkDocs(input);
   };
-  let result = await load();
+  let result = load();
   const messages = [...result.notes];
   const fixed: TextEdit[] = [];
   if (options.fix) {
@@ -100,7 +100,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
     }
     if (fixed.length) {
       messages.push(`Fixed ${fixed.length} finding(s) in ${new Set(fixed.map((e) => e.file)).size} file(s).`);
-      result = await load();
+      result = load();
     }
   }
   const { kept, unused } = applyAllowlist(result.findings.map(toFinding), allowlist);

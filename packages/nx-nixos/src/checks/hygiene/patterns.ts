@@ -15,7 +15,7 @@ export function compileRegex(source: string): LinearPattern {
   try {
     return RE2JS.compile(source);
   } catch (e) {
-    throw new Error(String((e as Error).message).replace(/^error parsing regexp: /, '').replace(/: `[\s\S]*`$/, ''));
+    throw new Error(String((e as Error).message).replace(/^error parsing regexp: /, '').replace(/: `[\s\S]*`$/, ''), { cause: e });
   }
 }
 

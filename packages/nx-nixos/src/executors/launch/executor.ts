@@ -102,7 +102,7 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
           warn,
         });
       } catch (e) {
-        if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`);
+        if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`, { cause: e });
         throw e;
       }
       const { state } = vm;
@@ -121,7 +121,7 @@ export default async function launchExecutor(options: LaunchOptions, context: Ex
       const stopped = await new Promise<boolean>((resolve) => {
         if (stopWatch.signal.aborted) return resolve(true);
         stopWatch.signal.addEventListener('abort', () => resolve(true));
-        vm.exited.then(() => resolve(false));
+        void vm.exited.then(() => resolve(false));
       });
       if (stopped) {
         console.log(`\n${stopWatch.reason()}: shutting ${profile.name} down (powerdown, up to ${grace} s)...`);
