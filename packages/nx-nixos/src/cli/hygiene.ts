@@ -53,7 +53,7 @@ async function profileClosureGlobs(root: string, profileRoot: string, plugin: Re
   const { NixImportIndex, profileNixInputs } = await import('../plugin/nix-graph');
   const { workspaceGlobs } = await import('../checks/hygiene/scope');
   const options = resolveOptions(plugin);
-  const closure = profileNixInputs(new NixImportIndex(root, options), root, profileRoot.replace(/\/+$/, ''), options);
+  const closure = profileNixInputs(new NixImportIndex(root, options), profileRoot.replace(/\/+$/, ''), options);
   return [...workspaceGlobs(closure), ...options.nixInputs];
 }
 

@@ -79,7 +79,7 @@ export async function createNodesForFiles(
     const root = dirname(file);
     try {
       const text = readFileSync(join(context.workspaceRoot, file));
-      const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options);
+      const closure = profileNixInputs(nixIndex, root, options);
       const key = hashKey(profileKey, file, text);
       used.push(key);
       let profile = cache.get(key);

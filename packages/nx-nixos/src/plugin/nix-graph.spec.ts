@@ -80,7 +80,7 @@ describe('nix graph wiring', () => {
   });
 
   it('gives a profile its closure as inputs, whole folders as globs', () => {
-    const inputs = profileNixInputs(new NixImportIndex(root, resolveOptions({})), root, 'profiles/web', resolveOptions({}));
+    const inputs = profileNixInputs(new NixImportIndex(root, resolveOptions({})), 'profiles/web', resolveOptions({}));
     expect(inputs).toEqual(
       expect.arrayContaining([
         '{workspaceRoot}/modules/dynamic/**/*',

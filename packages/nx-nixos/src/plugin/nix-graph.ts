@@ -264,7 +264,7 @@ export class NixImportIndex {
  * Files a profile's image and tests can read: the closure of its profile.nix and of flake.nix, except that
  * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
  */
-export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions): string[] {
+export function profileNixInputs(index: NixImportIndex, profileRoot: string, options: ResolvedPluginOptions): string[] {
   const profiles = options.profilesDir;
   index.flakeInputs ??= closureInputs(index, index.closure(['flake.nix'], (f) => f === profiles || f.startsWith(`${profiles}/`)));
   const inputs = closureInputs(index, index.closure([`${profileRoot}/profile.nix`]));
