@@ -48,7 +48,7 @@ export interface BootImage {
   image: { kind: 'disk'; format: 'qcow2' | 'raw'; file: string } | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
 }
 
-export interface LaunchOptions {
+export interface LaunchVmOptions {
   workspaceRoot: string;
   profile: Profile;
   image: BootImage;
@@ -176,7 +176,7 @@ async function claimInstance(workspaceRoot: string, profile: string, wanted: str
  * Starts the profile VM and waits until it is ready. QEMU runs in its own session, so a terminal's Ctrl-C
  * reaches only the launcher, which shuts it down gracefully. Leaves the VM running on return.
  */
-export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
+export async function launchVm(options: LaunchVmOptions): Promise<RunningVm> {
   const { workspaceRoot, profile } = options;
   const log = options.log ?? (() => undefined);
   if (options.instance !== undefined && !INSTANCE_NAME.test(options.instance))
@@ -250,7 +250,7 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
 }
 
 /** Everything from the "is it running?" check until QEMU runs and its state is written, under the instance lock. */
-async function startLocked(options: LaunchOptions, before: InstanceInfo) {
+async function startLocked(options: LaunchVmOptions, before: InstanceInfo) {
   const { profile } = options;
   const { instance, paths } = before;
   const log = options.log ?? (() => undefined);

@@ -4,7 +4,7 @@ import { isSameProcess, jobAncestors, processArgs } from '../../qemu/proc';
 import { profileOf, reportErrors } from '../shared/profile';
 
 /** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
-export interface LaunchOptions extends NixSharingOptions {
+export interface LaunchExecutorOptions extends NixSharingOptions {
   flakeRef?: string;
   instance?: string;
   detach?: boolean;
@@ -56,7 +56,7 @@ function watchForStop(): { signal: AbortSignal; reason: () => string | undefined
   };
 }
 
-export default async function launchExecutor(options: LaunchOptions, context: ExecutorContext) {
+export default async function launchExecutor(options: LaunchExecutorOptions, context: ExecutorContext) {
   return reportErrors('launch', async () => {
     if (options.detach && context.target?.continuous)
       throw new Error(
