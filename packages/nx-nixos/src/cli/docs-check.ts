@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { git } from '../git/git';
 import { SEVERITY_RANK, type Severity } from '../report/finding';
 import { REPORT_FORMATS, type ReportFormat } from '../report/format';
 import type { CliCommand } from './main';
@@ -32,7 +32,7 @@ function findRoot(dir: string): string {
     if (dirname(current) === current) break;
   }
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return git(dir, ['rev-parse', '--show-toplevel']).trim();
   } catch {
     return dir;
   }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 
-/** The only place that runs git. Returns stdout; throws with git's message on failure. */
+/** Every git command of the plugin runs here. Returns stdout; throws with git's message on failure. */
 export function git(root: string, args: readonly string[]): string {
   try {
     return execFileSync('git', ['-C', root, ...args], {

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { git } from '../../git/git';
 import { compileGlob, type CompiledGlob } from '../../plugin/glob';
 import { isMarkdown, trimTrailingSlashes } from './paths';
 import { TreeReader } from './read-tree';
@@ -9,10 +9,9 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.nx']);
 
 /** Files of the tree at `root`: `git ls-files` (tracked + untracked, not ignored, not deleted), or a walk outside Git. */
 export function listFiles(root: string): string[] {
-  const git = (args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    const all = git(['ls-files', '-z', '--cached', '--others', '--exclude-standard']).split('\0').filter(Boolean);
-    const deleted = new Set(git(['ls-files', '-z', '--deleted']).split('\0').filter(Boolean));
+    const all = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).split('\0').filter(Boolean);
+    const deleted = new Set(git(root, ['ls-files', '-z', '--deleted']).split('\0').filter(Boolean));
     return [...new Set(all)].filter((f) => !deleted.has(f));
   } catch {
     return walk(root);
