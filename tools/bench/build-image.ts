@@ -135,7 +135,7 @@ async function main() {
   const repoWs = repoLayoutWorkspace();
   const installed = mkdtempSync(join(tmpdir(), 'nx-nixos-bench-pkg-'));
   try {
-    const pluginEntry = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8')).plugins[0];
+    const pluginEntry = (JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8')) as { plugins: unknown[] }).plugins[0];
     // The plugin installed outside the workspace, and the empty plugin a package too: Nx treats a plugin
     // inside the workspace differently.
     copyPlugin(join(installed, 'nx-nixos'));
@@ -147,7 +147,8 @@ async function main() {
       pluginsInProcess: { installed: graphCost(ws.root, pluginEntry, false), repoLayout: graphCost(repoWs, pluginEntry, false) },
       targetMs: 300,
     };
-    const previous = JSON.parse(readFileSync(join(__dirname, 'results/build-image.json'), 'utf8'));
+    type Kept = Record<string, unknown> & { measured?: string };
+    const previous = JSON.parse(readFileSync(join(__dirname, 'results/build-image.json'), 'utf8')) as { date: string; cacheHit: Kept; progressParsing: Kept };
     if (GRAPH_ONLY) {
       writeResults('build-image', {
         runs: RUNS,

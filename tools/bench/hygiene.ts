@@ -24,8 +24,8 @@ import type { parseHygieneOptions as ParseHygieneOptions } from '../../packages/
 import { checkPrivateKeys, checkTokens } from '../../packages/nx-nixos/src/checks/hygiene/tokens';
 import { median, timeMs, writeResults } from './lib';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { loadModule } = require('../../packages/nx-nixos/load.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- load.js is untyped JavaScript; it picks dist/ as Nx does
+const { loadModule } = require('../../packages/nx-nixos/load.js') as { loadModule: (module: string) => unknown };
 const { runHygiene } = loadModule('checks/hygiene/run') as { runHygiene: typeof RunHygiene };
 const { scanRepository } = loadModule('checks/hygiene/scan') as { scanRepository: typeof ScanRepository };
 const { parseHygieneOptions } = loadModule('checks/hygiene/options') as { parseHygieneOptions: typeof ParseHygieneOptions };
@@ -228,7 +228,7 @@ function main() {
         secretlintToSecretRules: Number((m.secretlint / m.secretRules).toFixed(1)),
       },
       secretRules: { findings: secretFindings },
-      secretlint: { stoppedAtLimitMs: secretlintStopped ? SECRETLINT_LIMIT_MS : undefined, version: JSON.parse(readFileSync(join(REPO, 'node_modules/secretlint/package.json'), 'utf8')).version, preset: '@secretlint/secretlint-rule-preset-recommend', runs: SECRETLINT_RUNS, filesWithFindings: secretlintFiles, findings: secretlintFindings },
+      secretlint: { stoppedAtLimitMs: secretlintStopped ? SECRETLINT_LIMIT_MS : undefined, version: (JSON.parse(readFileSync(join(REPO, 'node_modules/secretlint/package.json'), 'utf8')) as { version: string }).version, preset: '@secretlint/secretlint-rule-preset-recommend', runs: SECRETLINT_RUNS, filesWithFindings: secretlintFiles, findings: secretlintFindings },
       withinTargets: m.hygiene <= 3000 && m.hygiene / m.baseline <= 10,
     });
   } finally {

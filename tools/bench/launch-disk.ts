@@ -39,7 +39,7 @@ async function rawBoot(base: string, dir: string): Promise<number> {
   rmSync(overlay, { force: true });
   const start = now();
   const created = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, overlay]);
-  if (created.status !== 0) throw new Error(`qemu-img create failed: ${created.stderr}`);
+  if (created.status !== 0) throw new Error(`qemu-img create failed: ${created.stderr.toString()}`);
   const argv = qemuArgv({
     name: 'bench-raw',
     accel: 'tcg',

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 export function median(values: readonly number[]): number {
@@ -24,8 +25,7 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);
-  const os = require('node:os') as typeof import('node:os');
-  const body = { benchmark: name, date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...results };
+  const body = { benchmark: name, date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, ...results };
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
   console.log(JSON.stringify(body, null, 2));
   return file;

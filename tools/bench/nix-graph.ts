@@ -60,7 +60,7 @@ function generate(dir: string): string[] {
     lines.push('}');
     write(file, lines.join('\n') + '\n');
   }
-  const template = JSON.parse(readFileSync(join(REPO, 'profiles/demo/profile.json'), 'utf8'));
+  const template = JSON.parse(readFileSync(join(REPO, 'profiles/demo/profile.json'), 'utf8')) as { $schema?: string; flake: Record<string, unknown> };
   for (let p = 0; p < PROFILES; p++) {
     const name = `p${String(p).padStart(3, '0')}`;
     delete template.$schema;
@@ -91,7 +91,7 @@ function dependencyContext(dir: string, results: CreateNodesResultV2): CreateDep
     filesToProcess: { projectFileMap, nonProjectFiles: [] },
     externalNodes: {},
     nxJsonConfiguration: {},
-  } as unknown as CreateDependenciesContext;
+  };
 }
 
 function nxShowProjects(dir: string): number {

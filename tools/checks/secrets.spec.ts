@@ -4,7 +4,7 @@ import { readRepoFile, repoNixFiles } from './repo-nix';
 
 const ENC = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]+=*,iv:[A-Za-z0-9+/]+=*,tag:[A-Za-z0-9+/]+=*,type:(str|int|float|bool|bytes|comment)\]$/;
 
-type Tree = { [key: string]: Tree | unknown };
+type Tree = { [key: string]: unknown };
 function leaves(tree: unknown, path: string[] = []): [string, unknown][] {
   if (tree !== null && typeof tree === 'object' && !Array.isArray(tree))
     return Object.entries(tree as Tree).flatMap(([k, v]) => leaves(v, [...path, k]));

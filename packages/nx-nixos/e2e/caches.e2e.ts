@@ -60,7 +60,7 @@ function startServers(dir: string): Promise<{ child: ChildProcess; binaryPort: n
   const events: string[] = [];
   return new Promise((resolve) => {
     let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop()!;

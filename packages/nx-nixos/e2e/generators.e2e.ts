@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, fixtureProfile, profileJson, type TestWorkspace } from '../src/testing/workspace';

@@ -218,7 +218,7 @@ describeIfTools(['nix', 'git', 'script'])('the repository itself', () => {
       writeFileSync(join(dir, 'package.json'), '{"name": "analytics-check", "private": true}');
       symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
       // `script` gives nx a terminal, as a developer's shell does; outside CI that is when Nx asks.
-      const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
+      const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
       delete env.CI;
       const run = spawnSync('script', ['-qec', `${join(REPO_ROOT, 'node_modules/.bin/nx')} show projects`, '/dev/null'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
       expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.not.stringContaining('usage data') });

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { git } from '../git/git';
 import { SEVERITY_RANK, type Severity } from '../report/finding';
 import { REPORT_FORMATS, type ReportFormat } from '../report/format';
 import type { CliCommand } from './main';
@@ -32,7 +32,7 @@ function findRoot(dir: string): string {
     if (dirname(current) === current) break;
   }
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return git(dir, ['rev-parse', '--show-toplevel']).trim();
   } catch {
     return dir;
   }
@@ -45,7 +45,7 @@ function realFolder(path: string, problem: string): string {
     real = realpathSync.native(resolve(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${resolve(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? problem : `cannot be read (${code})`}.`);
+    throw new Error(`${resolve(path)} ${code === 'ENOENT' || code === 'ENOTDIR' ? problem : `cannot be read (${code})`}.`, { cause: e });
   }
   if (!statSync(real).isDirectory()) throw new Error(`${resolve(path)} ${problem}.`);
   return real;
@@ -104,7 +104,7 @@ export const command: CliCommand = {
         try {
           graph = await loadProjectTargets(root);
         } catch (e) {
-          throw new Error(`cannot read the Nx project graph of ${root}: ${(e as Error).message}. Pass --no-graph to skip docs/stale-command.`);
+          throw new Error(`cannot read the Nx project graph of ${root}: ${(e as Error).message}. Pass --no-graph to skip docs/stale-command.`, { cause: e });
         }
       } else messages.push(`${root} has no nx.json: docs/stale-command is skipped.`);
     }

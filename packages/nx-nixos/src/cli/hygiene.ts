@@ -53,7 +53,7 @@ async function profileClosureGlobs(root: string, profileRoot: string, plugin: Re
   const { NixImportIndex, profileNixInputs } = await import('../plugin/nix-graph');
   const { workspaceGlobs } = await import('../checks/hygiene/scope');
   const options = resolveOptions(plugin);
-  const closure = profileNixInputs(new NixImportIndex(root, options), root, profileRoot.replace(/\/+$/, ''), options);
+  const closure = profileNixInputs(new NixImportIndex(root, options), profileRoot.replace(/\/+$/, ''), options);
   return [...workspaceGlobs(closure), ...options.nixInputs];
 }
 
@@ -114,7 +114,7 @@ export const command: CliCommand = {
       options.rules = rules;
     }
     if (options.scope === 'profile' && typeof options.profileRoot === 'string') {
-      const extra = Array.isArray(options.profilePaths) ? options.profilePaths : [];
+      const extra: unknown[] = Array.isArray(options.profilePaths) ? options.profilePaths : [];
       options.profilePaths = [...new Set([...(await profileClosureGlobs(root, options.profileRoot, plugin)), ...extra])];
     }
     const { runHygiene } = await import('../checks/hygiene/run');

@@ -1,5 +1,6 @@
 /** `nx-nixos <command>`: the plugin's checks and tools, usable outside Nx (pre-commit hooks, debugging). */
 export interface CliCommand {
+  /** One line for the command list of `nx-nixos --help`. */
   summary: string;
   /** Returns the process exit code. */
   run(argv: string[]): Promise<number>;
@@ -14,19 +15,23 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   schema: async () => (await import('./schema')).command,
 };
 
-function usage(): string {
-  return ['Usage: nx-nixos <command> [options]', '', 'Commands:', ...Object.keys(COMMANDS).sort().map((c) => `  ${c}`), '', 'Run `nx-nixos <command> --help` for its options.'].join('\n');
+/** Loads every command for its summary: only `--help` and a mistyped command pay for that. */
+async function usage(): Promise<string> {
+  const names = Object.keys(COMMANDS).sort();
+  const width = Math.max(...names.map((name) => name.length));
+  const lines = await Promise.all(names.map(async (name) => `  ${name.padEnd(width)}  ${(await COMMANDS[name]()).summary}`));
+  return ['Usage: nx-nixos <command> [options]', '', 'Commands:', ...lines, '', 'Run `nx-nixos <command> --help` for its options.'].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    console.log(usage());
+    console.log(await usage());
     return name ? 0 : 2;
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`nx-nixos: unknown command "${name}".\n\n${usage()}`);
+    console.error(`nx-nixos: unknown command "${name}".\n\n${await usage()}`);
     return 2;
   }
   try {

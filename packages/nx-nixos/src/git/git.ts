@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 
-/** The only place that runs git. Returns stdout; throws with git's message on failure. */
+/** Every git command of the plugin runs here. Returns stdout; throws with git's message on failure. */
 export function git(root: string, args: readonly string[]): string {
   try {
     return execFileSync('git', ['-C', root, ...args], {
@@ -10,8 +10,8 @@ export function git(root: string, args: readonly string[]): string {
     });
   } catch (e) {
     const error = e as NodeJS.ErrnoException & { stderr?: string };
-    if (error.code === 'ENOENT') throw new Error('git was not found on PATH; install git.');
-    throw new Error(`git ${args.join(' ')} failed: ${String(error.stderr ?? error.message).trim()}`);
+    if (error.code === 'ENOENT') throw new Error('git was not found on PATH; install git.', { cause: e });
+    throw new Error(`git ${args.join(' ')} failed: ${String(error.stderr ?? error.message).trim()}`, { cause: e });
   }
 }
 

@@ -82,6 +82,5 @@ export function offlineArgs(): string[] {
   return ['--offline', '--option', 'substituters', ''];
 }
 
-// Nix colours its messages even when piped.
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- Nix colours its messages even when piped: match the ESC of its colour codes
 export const stripAnsi = (text: string) => (text.includes('\u001b') ? text.replace(/\u001b\[[0-9;]*m/g, '') : text);

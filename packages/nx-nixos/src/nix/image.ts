@@ -57,7 +57,7 @@ export function readImageManifest(workspaceRoot: string, profile: string): Image
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`artifacts/images/${profile}/manifest.json is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`);
+    throw new Error(`artifacts/images/${profile}/manifest.json is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`, { cause: e });
   }
   const result = imageManifestSchema.safeParse(raw);
   if (!result.success)

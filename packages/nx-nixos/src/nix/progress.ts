@@ -165,7 +165,7 @@ export class NixBuildMonitor {
     switch (type) {
       case ResultType.BuildLogLine:
       case ResultType.PostBuildLogLine: {
-        const text = stripAnsi(String(fields[0] ?? ''));
+        const text = stripAnsi(typeof fields[0] === 'string' ? fields[0] : '');
         const name = build?.name ?? 'nix';
         if (build) {
           const tail = this.logTails.get(build.drvPath) ?? [];

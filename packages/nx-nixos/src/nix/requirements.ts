@@ -58,7 +58,7 @@ export function flakeNixRequirement(workspaceRoot: string, flakeDir = '.', store
   try {
     record = recordSchema.parse(JSON.parse(text));
   } catch (e) {
-    throw new Error(`${recordFile} is invalid (${e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ') : 'not JSON'}): it needs {"minimumNixVersion": "2.18.0", "nixpkgsRev": "<40 hex digits>"}.`);
+    throw new Error(`${recordFile} is invalid (${e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ') : 'not JSON'}): it needs {"minimumNixVersion": "2.18.0", "nixpkgsRev": "<40 hex digits>"}.`, { cause: e });
   }
   const stale =
     nixpkgs?.rev && nixpkgs.rev !== record.nixpkgsRev

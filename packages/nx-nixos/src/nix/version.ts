@@ -36,18 +36,6 @@ export function compareVersions(a: NixVersion, b: NixVersion): number {
   return [a.major - b.major, a.minor - b.minor, a.patch - b.patch].find((d) => d !== 0) ?? 0;
 }
 
-/** What differs between the Nix versions we support (2.8 and newer). */
-export interface NixCapabilities {
-  /** `nix build --print-out-paths` (2.9+); otherwise outputs come from `--json`. */
-  printOutPaths: boolean;
-  /** `nix path-info --json` returns an object keyed by path (2.19+) instead of an array. */
-  pathInfoJsonIsObject: boolean;
-}
-
-export function capabilities(version: NixVersion): NixCapabilities {
-  return { printOutPaths: atLeast(version, 2, 9), pathInfoJsonIsObject: atLeast(version, 2, 19) };
-}
-
 let probed: Promise<NixVersion> | undefined;
 
 /** Runs `nix --version` once per process; rejects with one clear message when Nix is missing or too old. */

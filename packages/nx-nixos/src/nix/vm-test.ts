@@ -11,7 +11,7 @@ import { ensureImage } from './image';
 import { assertNixForFlake } from './requirements';
 import type { ProgressOutput } from './progress-render';
 
-export const testReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
+export const absoluteTestReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
 export const UP_TO_DATE = 'up to date (derivation unchanged)';
 
 /** What to test: a profile (its `tests`), or the checks of a Nix module project. */
@@ -48,7 +48,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
   const name = subject.kind === 'profile' ? subject.profile.name : subject.project;
   const system = subject.kind === 'profile' ? subject.profile.system : subject.system;
   const tests = subject.kind === 'profile' ? subject.profile.tests : subject.checks;
-  const dir = testReportDir(workspaceRoot, name);
+  const dir = absoluteTestReportDir(workspaceRoot, name);
   await assertNixForFlake(workspaceRoot, flakeRef);
   mkdirSync(dir, { recursive: true });
 

@@ -74,9 +74,9 @@ let pluginKey: string | undefined;
  */
 export function pluginCacheKey(): string {
   if (pluginKey === undefined) {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const version: string = require('../../package.json').version;
-    const { codeHash } = require('../../load.js') as { codeHash(): string };
+    /* eslint-disable @typescript-eslint/no-require-imports -- load.js is untyped JavaScript; both are read only when a key is first needed */
+    const { version } = require('../../package.json') as { version: string };
+    const { codeHash } = require('../../load.js') as { codeHash: () => string };
     /* eslint-enable @typescript-eslint/no-require-imports */
     pluginKey = `${version}+${codeHash()}`;
   }

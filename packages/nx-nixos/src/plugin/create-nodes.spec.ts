@@ -167,7 +167,7 @@ describe('createNodes', () => {
     expect(error.name).toBe('AggregateCreateNodesError');
     expect(error.errors).toHaveLength(1);
     expect(error.errors[0][0]).toBe('profiles/prod/profile.json');
-    expect(error.errors[0][1].message).toMatch(/Invalid profile profiles\/prod\/profile.json:\n  - \$\.image\.kind: /);
+    expect(error.errors[0][1].message).toMatch(/Invalid profile profiles\/prod\/profile.json:\n {2}- \$\.image\.kind: /);
     expect(error.partialResults.map(([file]: [string]) => file)).toContain('profiles/dev/profile.json');
   });
 
@@ -200,7 +200,7 @@ describe('createNodes', () => {
     expect(error.name).toBe('AggregateCreateNodesError');
     expect(error.errors.map(([file]: [string]) => file)).toEqual(['profiles/nix-lib/profile.json']);
     expect(error.errors[0][1].message).toMatch(
-      /^Invalid profile profiles\/nix-lib\/profile\.json:\n  - \$\.name: "nix-lib" is also the name of the Nix module project of infra\/nixos\/lib, and Nx project names must be unique\. Rename the profile/,
+      /^Invalid profile profiles\/nix-lib\/profile\.json:\n {2}- \$\.name: "nix-lib" is also the name of the Nix module project of infra\/nixos\/lib, and Nx project names must be unique\. Rename the profile/,
     );
     const names = error.partialResults.flatMap(([, r]: [string, { projects: Record<string, { name?: string }> }]) => Object.values(r.projects ?? {}).map((p) => p.name));
     expect(names.filter((n: string) => n === 'nix-lib')).toHaveLength(1);

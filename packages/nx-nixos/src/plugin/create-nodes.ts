@@ -128,7 +128,7 @@ export async function createNodesForFiles(
         ]);
       }
       const enabled = await enabledFeatureModules(profile, file);
-      const closure = profileNixInputs(nixIndex, context.workspaceRoot, root, options, othersThan(enabled.map(([moduleRoot]) => moduleRoot)));
+      const closure = profileNixInputs(nixIndex, root, options, othersThan(enabled.map(([moduleRoot]) => moduleRoot)));
       results.push([file, { projects: { [root]: profileProject(profile, root, options, closure, enabled.map(([, project]) => project)) } }]);
     } catch (e) {
       errors.push([file, e as Error]);

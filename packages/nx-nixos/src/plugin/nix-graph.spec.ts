@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { CreateDependenciesContext } from '@nx/devkit';
+import { DependencyType, type CreateDependenciesContext } from '@nx/devkit';
 import { buildImportGraph, diskView, importClosure } from '../nix/imports';
 import { runWithinBudget } from '../checks/docs/within-budget';
 import { glob } from '../glob/glob';
@@ -29,7 +29,7 @@ function context(): CreateDependenciesContext {
     filesToProcess: { projectFileMap, nonProjectFiles: [] },
     externalNodes: {},
     nxJsonConfiguration: {},
-  } as unknown as CreateDependenciesContext;
+  };
 }
 
 describe('nix graph wiring', () => {
@@ -60,7 +60,7 @@ describe('nix graph wiring', () => {
       'web -> modules (profiles/web/profile.nix)',
       'web -> shared (profiles/web/profile.nix)',
     ]);
-    expect(edges.every((e) => e.type === 'static')).toBe(true);
+    expect(edges.every((e) => e.type === DependencyType.static)).toBe(true);
   });
 
   it('adds no edge into a feature module (featureModules): profiles reach those through the features they turn on', () => {
@@ -85,7 +85,7 @@ describe('nix graph wiring', () => {
   });
 
   it('gives a profile its closure as inputs, whole folders as globs', () => {
-    const inputs = profileNixInputs(new NixImportIndex(root, resolveOptions({})), root, 'profiles/web', resolveOptions({}));
+    const inputs = profileNixInputs(new NixImportIndex(root, resolveOptions({})), 'profiles/web', resolveOptions({}));
     expect(inputs).toEqual(
       expect.arrayContaining([
         '{workspaceRoot}/modules/dynamic/**/*',
@@ -103,7 +103,7 @@ describe('NixImportIndex reuse of cached edges', () => {
   let ws: string;
   const options = resolveOptions({});
   const HOUR = 3_600_000;
-  const entries = () => Object.values(JSON.parse(readFileSync(join(ws, '.nx/workspace-data/nx-nixos-nix-imports-nodes.json'), 'utf8'))) as { stat: string | null }[];
+  const entries = () => Object.values<{ stat: string | null }>(JSON.parse(readFileSync(join(ws, '.nx/workspace-data/nx-nixos-nix-imports-nodes.json'), 'utf8')));
   const write = (file: string, text: string) => {
     mkdirSync(dirname(join(ws, file)), { recursive: true });
     writeFileSync(join(ws, file), text);

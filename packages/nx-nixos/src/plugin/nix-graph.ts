@@ -178,7 +178,7 @@ export class NixImportIndex {
         (d ? entry.dirs : entry.notDirs).push(rel);
         return d;
       },
-      listFiles: this.fs.listFiles,
+      listFiles: (p) => this.fs.listFiles(p),
     };
     for (const dep of resolveLiterals(this.workspaceRoot, file, scanPathLiterals(text), recording).dependencies)
       (dep.kind === 'file' ? entry.files : entry.folders).push(dep.path);
@@ -273,7 +273,7 @@ const under = (roots: readonly string[]) => (path: string) => roots.some((r) => 
  * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
  * `gated`: folders left out (the feature modules the profile does not turn on).
  */
-export function profileNixInputs(index: NixImportIndex, _workspaceRoot: string, profileRoot: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
+export function profileNixInputs(index: NixImportIndex, profileRoot: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
   return entryNixInputs(index, `${profileRoot}/profile.nix`, options, gated);
 }
 

@@ -51,7 +51,7 @@ export interface NixosPluginOptions {
 
 // zod is loaded only when nx.json sets sharing options: graph inference runs on every nx command.
 function sharingSchema() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
   const { z } = require('zod') as typeof import('zod');
   return z
     .object({
@@ -122,6 +122,7 @@ function shown(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects and arrays returned above; a number or boolean prints as itself
   return `the ${typeof value} ${String(value)}`;
 }
 
@@ -175,7 +176,7 @@ const globs =
       const globError = globProblem(glob);
       if (globError) throw invalid(where, globError, 'See docs/reference/globs.md for the globs it takes.');
     });
-    return value;
+    return value as string[];
   };
 
 /** A project or target name: what `nx run <project>:<target>` can name. */

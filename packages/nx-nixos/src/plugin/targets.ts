@@ -13,7 +13,7 @@ const TASK = { continuous: false } as const;
 const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-missing' };
 
 export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
-export const testReportDir = (profile: string) => `artifacts/tests/${profile}`;
+export const relativeTestReportDir = (profile: string) => `artifacts/tests/${profile}`;
 
 /** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-graph.ts). */
 function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
@@ -78,9 +78,9 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       ...(options.vmTestDependsOnImage ? { dependsOn: [build] } : {}),
       cache: true,
       inputs: nixInputs(options, closure),
-      outputs: [`{workspaceRoot}/${testReportDir(profile.name)}`],
+      outputs: [`{workspaceRoot}/${relativeTestReportDir(profile.name)}`],
       metadata: {
-        description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${testReportDir(profile.name)}.`,
+        description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${relativeTestReportDir(profile.name)}.`,
         technologies: ['nix'],
         help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
       },
@@ -180,9 +180,9 @@ export function moduleProject(root: string, name: string, options: ResolvedPlugi
       options: { flakeRef: options.flakeRef, ...options.sharing, checks: [check] },
       cache: true,
       inputs: nixInputs(options, testClosure),
-      outputs: [`{workspaceRoot}/${testReportDir(name)}`],
+      outputs: [`{workspaceRoot}/${relativeTestReportDir(name)}`],
       metadata: {
-        description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${testReportDir(name)}.`,
+        description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${relativeTestReportDir(name)}.`,
         technologies: ['nix'],
         help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
       },

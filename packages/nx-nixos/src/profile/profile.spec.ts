@@ -84,6 +84,6 @@ describe('profile.json', () => {
   });
 
   it('puts file, path and a next step in the message', () => {
-    expect(() => parseProfile('{}', 'profiles/dev/profile.json')).toThrow(/Invalid profile profiles\/dev\/profile.json:\n  - \$\.name: .*\n[\s\S]*Fix the file/);
+    expect(() => parseProfile('{}', 'profiles/dev/profile.json')).toThrow(/Invalid profile profiles\/dev\/profile.json:\n {2}- \$\.name: .*\n[\s\S]*Fix the file/);
   });
 });

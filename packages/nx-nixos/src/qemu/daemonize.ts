@@ -42,15 +42,15 @@ export function daemonizeQemu(binary: QemuBinary, argv: string[], qemuLog: strin
       }
     };
     save('');
-    child.stdout!.on('data', save);
-    child.stderr!.on('data', save);
+    child.stdout.on('data', save);
+    child.stderr.on('data', save);
     child.once('error', (e: NodeJS.ErrnoException) => reject(spawnFailure(binary, e)));
     child.once('exit', (code, signal) => {
       const finish = () => resolvePromise({ code, signal, output, logError });
       // The daemon closes its copy of the pipes before the first process exits; a wrapper might not.
       const cap = setTimeout(() => {
-        child.stdout!.destroy();
-        child.stderr!.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
         finish();
       }, 2_000);
       child.once('close', () => {

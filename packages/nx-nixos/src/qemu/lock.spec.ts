@@ -27,7 +27,7 @@ describe('instance lock', () => {
         setInterval(() => {}, 1000);
       });`;
     const holder = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout!.on('data', (d) => String(d).includes('locked') && resolve()));
+    await new Promise<void>((resolve) => holder.stdout.on('data', (d) => String(d).includes('locked') && resolve()));
     expect(await tryLockInstance(dir, 'waiting')).toEqual({ owner: expect.objectContaining({ pid: holder.pid, purpose: 'holder' }) });
     holder.kill('SIGKILL');
     await new Promise((r) => holder.on('exit', r));

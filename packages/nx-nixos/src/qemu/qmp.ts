@@ -52,7 +52,7 @@ export class QmpClient {
           if (!line) continue;
           let message: Record<string, unknown>;
           try {
-            message = JSON.parse(line);
+            message = JSON.parse(line) as Record<string, unknown>;
           } catch {
             continue;
           }
@@ -66,7 +66,7 @@ export class QmpClient {
               })
               .catch((e) => {
                 clearTimeout(timer);
-                reject(e);
+                reject(e as Error);
               });
             continue;
           }
@@ -80,7 +80,7 @@ export class QmpClient {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = String(this.nextId++);
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { command, resolve, reject });
       this.socket.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n');
     });
   }
@@ -94,7 +94,7 @@ export class QmpClient {
       this.events.push({ event: message.event, data: message.data });
       return;
     }
-    const id = message.id === undefined ? undefined : String(message.id);
+    const id = typeof message.id === 'string' ? message.id : undefined;
     const pending = id === undefined ? undefined : this.pending.get(id);
     if (!pending || id === undefined) return;
     this.pending.delete(id);

@@ -108,7 +108,7 @@ export function pollForAnswer(
       if (inFlight >= maxInFlight) return;
       inFlight++;
       const timeout = Math.max(200, Math.min(options.attemptTimeoutMs ?? 1_500, options.deadline - Date.now()));
-      probeOnce(probe, timeout).then((answer) => {
+      void probeOnce(probe, timeout).then((answer) => {
         inFlight--;
         if (answer && isReadyAnswer(probe, answer)) finish(answer);
         else if (answer) options.onRejected?.(answer);
@@ -123,7 +123,7 @@ export type Stage = 'started' | 'process alive' | 'QMP running' | 'answered';
 
 export interface ReadinessOptions {
   /** False once QEMU has exited. */
-  isAlive(): boolean;
+  isAlive: () => boolean;
   qmpSocket: string;
   probe?: Probe;
   timeoutMs: number;

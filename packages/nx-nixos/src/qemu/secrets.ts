@@ -25,6 +25,6 @@ function checkReadableFile(name: string, given: string, path: string): void {
     if (!statSync(path).isFile()) throw new Error('not a regular file');
   } catch (e) {
     const list = /,[A-Za-z0-9_][A-Za-z0-9_.@-]*=/.test(given) ? ' Give --secret once per credential: one value is one NAME=FILE, commas included.' : '';
-    throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`);
+    throw new Error(`--secret ${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).${list}`, { cause: e });
   }
 }

@@ -203,6 +203,6 @@ export async function recordOrStop(paths: InstancePaths, state: InstanceState, q
       // The state error below is the one to report.
     }
     const fix = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'Free some space on that disk' : 'Fix that';
-    throw new Error(`${(e as Error).message}. QEMU (PID ${qemu.pid}) was stopped again: a VM whose state cannot be recorded is not left running. ${fix} and launch again.`);
+    throw new Error(`${(e as Error).message}. QEMU (PID ${qemu.pid}) was stopped again: a VM whose state cannot be recorded is not left running. ${fix} and launch again.`, { cause: e });
   }
 }

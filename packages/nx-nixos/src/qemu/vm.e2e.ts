@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,10 +44,9 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
 }
 
 const qemuProcessesOf = (dir: string) =>
-  require('node:fs')
-    .readdirSync('/proc')
-    .filter((p: string) => /^\d+$/.test(p))
-    .filter((p: string) => {
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
       try {
         const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
         return cmdline.startsWith('qemu-system') && cmdline.includes(dir);

@@ -52,7 +52,7 @@ export function loadAllowlistFile(file: string): AllowlistEntry[] {
     text = buffer.toString('utf8', 0, length);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read the allowlist: ${code ? `${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied; make it readable' : code} (${code})` : (e as Error).message}.`);
+    throw new Error(`${file}: cannot read the allowlist: ${code ? `${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied; make it readable' : code} (${code})` : (e as Error).message}.`, { cause: e });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -9,7 +9,7 @@ export interface JUnitCase {
 
 const escapeXml = (text: string) =>
   text
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- removes the control characters XML 1.0 does not allow
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

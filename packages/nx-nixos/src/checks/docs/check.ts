@@ -22,7 +22,7 @@ export function createContext(input: DocsCheckInput): DocsContext {
       if (from !== lastFrom || !lastFolder) {
         const folder = from.slice(0, from.lastIndexOf('/') + 1);
         lastFolder = byFolder.get(folder);
-        if (!lastFolder) byFolder.set(folder, (lastFolder = new Map()));
+        if (!lastFolder) byFolder.set(folder, (lastFolder = new Map<string, Resolved>()));
         lastFrom = from;
       }
       const key = image ? `\0${target}` : target;

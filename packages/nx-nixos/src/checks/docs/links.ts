@@ -99,7 +99,7 @@ const anchorSuggestions = new WeakMap<DocsContext, Map<string, string | undefine
 /** The nearest anchor of a page, once per page and missing anchor. */
 function anchorSuggestion(ctx: DocsContext, page: string, anchor: string, anchors: ReadonlySet<string>): string | undefined {
   let known = anchorSuggestions.get(ctx);
-  if (!known) anchorSuggestions.set(ctx, (known = new Map()));
+  if (!known) anchorSuggestions.set(ctx, (known = new Map<string, string | undefined>()));
   const key = `${page}\0${anchor}`;
   if (!known.has(key)) known.set(key, closest(anchor, anchors, 0.6, ctx.suggestions));
   return known.get(key);

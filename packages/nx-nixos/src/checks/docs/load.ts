@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { git } from '../../git/git';
 import { glob, GlobError, type Glob } from '../../glob/glob';
 import { isMarkdown, trimTrailingSlashes } from './paths';
 import { TreeReader } from './read-tree';
@@ -9,10 +9,9 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.nx']);
 
 /** Files of the tree at `root`: `git ls-files` (tracked + untracked, not ignored, not deleted), or a walk outside Git. */
 export function listFiles(root: string): string[] {
-  const git = (args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    const all = git(['ls-files', '-z', '--cached', '--others', '--exclude-standard']).split('\0').filter(Boolean);
-    const deleted = new Set(git(['ls-files', '-z', '--deleted']).split('\0').filter(Boolean));
+    const all = git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).split('\0').filter(Boolean);
+    const deleted = new Set(git(root, ['ls-files', '-z', '--deleted']).split('\0').filter(Boolean));
     return [...new Set(all)].filter((f) => !deleted.has(f));
   } catch {
     return walk(root);
@@ -34,6 +33,7 @@ function walk(root: string): string[] {
       throw new Error(
         `cannot list the folder ${dir} (${code ?? message}) while reading the tree at ${root}. ` +
           `The tree must be one you can read: pass --root to the repository the docs belong to (by default the nearest folder above the docs with nx.json, else the Git top level).`,
+        { cause: e },
       );
     }
     for (const entry of entries) {
@@ -51,7 +51,7 @@ export function excludeGlob(pattern: string): Glob {
   try {
     return glob(pattern);
   } catch (e) {
-    if (e instanceof GlobError) throw new Error(`exclude: ${e.message}. See docs/reference/globs.md for the globs it takes.`);
+    if (e instanceof GlobError) throw new Error(`exclude: ${e.message}. See docs/reference/globs.md for the globs it takes.`, { cause: e });
     throw e;
   }
 }

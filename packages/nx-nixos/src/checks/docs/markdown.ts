@@ -62,7 +62,7 @@ const OFFSET_TOKENS = { link: 'link_open', image: 'image', backticks: 'code_inli
 for (const [name, type] of Object.entries(OFFSET_TOKENS)) {
   const rule = md.inline.ruler.__rules__.find((r) => r.name === name);
   if (!rule) throw new Error(`markdown-it: inline rule "${name}" not found`);
-  const original = rule.fn as (state: StateInline, silent: boolean) => boolean;
+  const original = rule.fn;
   md.inline.ruler.at(name, (state: StateInline, silent: boolean) => {
     const start = state.pos;
     const before = state.tokens.length;

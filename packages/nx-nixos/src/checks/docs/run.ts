@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { applyAllowlist, type AllowlistEntry } from '../../report/allowlist';
-import { EXIT, exitCodeFor, type Finding, type Severity } from '../../report/finding';
+import { exitCodeFor, type Finding, type Severity } from '../../report/finding';
 import { formatReport, type ReportFormat } from '../../report/format';
 import { writeFileAtomic } from '../../fs/atomic';
 import { loadAllowlist } from './allowlist';
@@ -36,7 +36,7 @@ export interface DocsCheckRunOptions {
 }
 
 export interface DocsCheckRun {
-  exitCode: 0 | 1 | 2;
+  exitCode: 0 | 1;
   /** The report in the chosen format (stdout). */
   report: string;
   /** Notes for people (stderr): rules skipped, fixes made, stale allowlist entries. */
@@ -68,7 +68,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
   const reader = new TreeReader(options.root);
   const docsDir = docsFolder(reader, options.docsDir);
   const allowlist: AllowlistEntry[] = options.allowlist ? await loadAllowlist(reader, options.allowlist) : [];
-  const load = async () => {
+  const load = () => {
     // A fresh reader each time: --fix changes files between the two loads.
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE, reader: new TreeReader(options.root) });
     const input: DocsCheckInput = {
@@ -81,7 +81,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
     };
     return checkDocs(input);
   };
-  let result = await load();
+  let result = load();
   const messages = [...result.notes];
   const fixed: TextEdit[] = [];
   if (options.fix) {
@@ -100,7 +100,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
     }
     if (fixed.length) {
       messages.push(`Fixed ${fixed.length} finding(s) in ${new Set(fixed.map((e) => e.file)).size} file(s).`);
-      result = await load();
+      result = load();
     }
   }
   const { kept, unused } = applyAllowlist(result.findings.map(toFinding), allowlist);
@@ -108,5 +108,3 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
   const report = formatReport(options.format ?? 'text', kept, { name: 'nx-nixos docs-check', version: '0.1.0', rules: DOCS_RULES });
   return { exitCode: exitCodeFor(kept, options.failLevel ?? 'error'), report, messages, findings: kept, fixed };
 }
-
-export { EXIT };

@@ -42,6 +42,6 @@ export function readInsideWorkspace(root: string, file: string, maxBytes: number
     return readWorkspaceFile(root, file, { missing: 'undefined', maxBytes });
   } catch (e) {
     if (e instanceof OutsideWorkspaceError) throw e;
-    throw new Error(describeFsError(e, file, 'read'));
+    throw new Error(describeFsError(e, file, 'read'), { cause: e });
   }
 }

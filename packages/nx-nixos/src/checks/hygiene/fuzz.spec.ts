@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeIfTools } from '../../testing/tools';
-import { testEnv } from '../../testing/workspace';
 
 /**
  * Fuzz-style complexity tests: every scanner gets generated adversarial inputs of about 1 MB and must

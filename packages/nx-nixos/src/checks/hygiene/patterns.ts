@@ -15,6 +15,6 @@ export function compileRegex(source: string): LinearPattern {
   try {
     return RE2JS.compile(source);
   } catch (e) {
-    throw new Error(String((e as Error).message).replace(/^error parsing regexp: /, '').replace(/: `[\s\S]*`$/, ''));
+    throw new Error(String((e as Error).message).replace(/^error parsing regexp: /, '').replace(/: `[\s\S]*`$/, ''), { cause: e });
   }
 }

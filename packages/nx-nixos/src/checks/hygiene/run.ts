@@ -94,7 +94,7 @@ export function runHygiene(root: string, input: unknown): HygieneRun {
     try {
       writeFileAtomic(target.path, report);
     } catch (e) {
-      throw new Error(describeFsError(e, target.shown, 'write the report to'));
+      throw new Error(describeFsError(e, target.shown, 'write the report to'), { cause: e });
     }
     const summary = formatText(kept).trimEnd().split('\n').pop();
     stdout = `${kept.length ? summary : 'No findings.'} ${options.format} report written to ${options.output}.\n`;

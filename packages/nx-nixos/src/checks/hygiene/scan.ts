@@ -46,7 +46,7 @@ function addedSince(root: string, baseRef: string): Set<string> {
   try {
     base = git(root, ['merge-base', baseRef, 'HEAD']).trim();
   } catch (e) {
-    throw new Error(`baseRef "${baseRef}": no merge base with HEAD (${(e as Error).message}). Fetch the ref or pass another baseRef.`);
+    throw new Error(`baseRef "${baseRef}": no merge base with HEAD (${(e as Error).message}). Fetch the ref or pass another baseRef.`, { cause: e });
   }
   return new Set(listPaths(root, ['diff', '--cached', '--name-only', '--diff-filter=A', base]).map((p) => p.name));
 }

@@ -35,7 +35,7 @@ export function sopsRuleMatches(sopsYaml: string, candidates: readonly string[],
     try {
       regexes.push(compileRegex(source));
     } catch (e) {
-      throw new Error(`${where}: creation_rules[${i}].path_regex: not a regular expression sops accepts (RE2): ${(e as Error).message}.`);
+      throw new Error(`${where}: creation_rules[${i}].path_regex: not a regular expression sops accepts (RE2): ${(e as Error).message}.`, { cause: e });
     }
   });
   if (regexes.length === 0) return [];
@@ -142,6 +142,7 @@ export function checkSopsFile(file: string, text: string): Finding[] {
       node.items.forEach((item, i) => pending.push(child(frame, String(i), item)));
     } else if (isScalar(node)) {
       if (node.value === null || frame.matched !== rule.encrypts) continue;
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a YAML scalar holds a string, number, boolean, bigint, Date or binary: never a plain object
       const value = String(node.value);
       if (ENC.test(value)) continue;
       const masked = maskSecret(value);

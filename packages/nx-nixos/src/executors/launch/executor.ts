@@ -7,7 +7,7 @@ import { profileOf, reportErrors } from '../shared/profile';
 import { watchForStop, type StopWatch } from '../shared/watch-for-stop';
 
 /** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
-export interface LaunchOptions extends NixSharingOptions {
+export interface LaunchExecutorOptions extends NixSharingOptions {
   flakeRef?: string;
   instance?: string;
   detach?: boolean;
@@ -26,7 +26,7 @@ const warn = (line: string) => console.warn(`warning: ${line}`);
 
 /** One run of the executor: what every step of it needs. */
 interface LaunchRun {
-  options: LaunchOptions;
+  options: LaunchExecutorOptions;
   context: ExecutorContext;
   profile: Profile;
   stopWatch: StopWatch;
@@ -35,7 +35,7 @@ interface LaunchRun {
   purpose: string;
 }
 
-export default async function launchExecutor(options: LaunchOptions, context: ExecutorContext) {
+export default async function launchExecutor(options: LaunchExecutorOptions, context: ExecutorContext) {
   return reportErrors('launch', async () => {
     if (options.detach && context.target?.continuous)
       throw new Error(
@@ -101,7 +101,7 @@ async function startProfileVm({ options, context, profile, stopWatch, graceSecon
       warn,
     });
   } catch (e) {
-    if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`);
+    if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -121,7 +121,7 @@ async function stayUntilStopped({ context, profile, stopWatch, graceSeconds, pur
   const stopped = await new Promise<boolean>((resolve) => {
     if (stopWatch.signal.aborted) return resolve(true);
     stopWatch.signal.addEventListener('abort', () => resolve(true));
-    vm.exited.then(() => resolve(false));
+    void vm.exited.then(() => resolve(false));
   });
   if (stopped) {
     console.log(`\n${stopWatch.reason()}: shutting ${profile.name} down (powerdown, up to ${graceSeconds} s)...`);

@@ -63,8 +63,8 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
   });
   afterAll(() => ws?.cleanup());
 
-  const forge = (change: (m: Record<string, any>) => void) => {
-    const m = JSON.parse(manifest);
+  const forge = (change: (m: { storePath: string; image: Record<string, string> }) => void) => {
+    const m = JSON.parse(manifest) as { storePath: string; image: Record<string, string> };
     change(m);
     writeFileSync(manifestFile(), JSON.stringify(m, null, 2));
   };

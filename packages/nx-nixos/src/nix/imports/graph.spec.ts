@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildImportGraph, importClosure, resolveFileImports } from './graph';
 import { scanPathLiterals } from './path-literals';
@@ -40,7 +41,7 @@ describe('scanPathLiterals', () => {
 
 describe('resolveFileImports', () => {
   it('resolves a profile: directories imported as default.nix, read folders, dynamic folders, externals', () => {
-    const r = resolveFileImports(root, 'profiles/web/profile.nix', require('node:fs').readFileSync(resolve(root, 'profiles/web/profile.nix'), 'utf8'));
+    const r = resolveFileImports(root, 'profiles/web/profile.nix', readFileSync(resolve(root, 'profiles/web/profile.nix'), 'utf8'));
     expect(r.dependencies.map((d) => `${d.kind} ${d.path}`)).toEqual([
       'folder modules/dynamic',
       'file data/banner.txt',
@@ -54,14 +55,14 @@ describe('resolveFileImports', () => {
   });
 
   it('turns interpolated paths into their folder and reports paths leaving the workspace', () => {
-    const r = resolveFileImports(root, 'modules/services/db/default.nix', require('node:fs').readFileSync(resolve(root, 'modules/services/db/default.nix'), 'utf8'));
+    const r = resolveFileImports(root, 'modules/services/db/default.nix', readFileSync(resolve(root, 'modules/services/db/default.nix'), 'utf8'));
     expect(r.dependencies.map((d) => `${d.kind} ${d.path}`)).toEqual([
       'file modules/services/db/schema.sql',
       'folder modules/services/db',
       'folder modules/services/db/extras',
       'file modules/services/db/config',
     ]);
-    const nasty = resolveFileImports(root, 'nasty.nix', require('node:fs').readFileSync(resolve(root, 'nasty.nix'), 'utf8'));
+    const nasty = resolveFileImports(root, 'nasty.nix', readFileSync(resolve(root, 'nasty.nix'), 'utf8'));
     expect(nasty.external.map((x) => `${x.kind} ${x.text}`)).toEqual(
       expect.arrayContaining(['absolute /abs/path.nix', 'home ~/home/file.nix', 'search <nixpkgs/nixos/modules>', 'outside ../up']),
     );
