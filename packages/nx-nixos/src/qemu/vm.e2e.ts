@@ -261,7 +261,7 @@ describeIfTools(['qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpkg', 'cpio'])('
   });
 
   it('an HTTP 404 on the readiness path is not ready, unless readiness.acceptStatus accepts it', async () => {
-    const readiness = { port: 'http', probe: 'http', path: '/missing', timeoutSeconds: 8 };
+    const readiness = { port: 'http', probe: 'http', path: '/missing', timeoutSeconds: 45 };
     const error = await launchVm({ workspaceRoot: ws, profile: fixtureProfile({ readiness }), image, accel: 'tcg' }).catch((e) => e);
     expect(error).toBeInstanceOf(NotReadyError);
     expect(error.message).toMatch(/answered "HTTP\/1\.[01] 404 Not Found", which is not ready \(readiness\.acceptStatus: 2xx, 3xx\)/);
