@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesResultV2, CreateNodesV2 } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { InferenceCache, hashKey, pluginCacheKey } from './cache';
-import { entryNixInputs, NixImportIndex, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
+import { NixImportIndex } from './nix-index';
+import { entryNixInputs, profileNixInputs } from './nix-inputs';
+import { nixModuleProjectName, nixModuleRoot } from './nix-modules';
 import { featureModuleRoot, featureOfModuleRoot, resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
 import { docsProject, moduleProject, profileProject, repoProject } from './targets';
 

@@ -15,7 +15,7 @@ const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-miss
 export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
 export const relativeTestReportDir = (profile: string) => `artifacts/tests/${profile}`;
 
-/** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-graph.ts). */
+/** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-inputs.ts). */
 function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
   return [
     '{projectRoot}/**/*',
