@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import type { CreateDependenciesContext, CreateNodesContextV2, CreateNodesResultV2 } from '@nx/devkit';
 import { diskView } from '../../packages/nx-nixos/src/nix/imports';
 import { createNodesForFiles } from '../../packages/nx-nixos/src/plugin/create-nodes';
-import { nixDependencies } from '../../packages/nx-nixos/src/plugin/nix-graph';
+import { nixDependencies } from '../../packages/nx-nixos/src/plugin/nix-dependencies';
 import { resolveOptions } from '../../packages/nx-nixos/src/plugin/options';
 import { median, timeMs, timeMsAsync, writeResults } from './lib';
 

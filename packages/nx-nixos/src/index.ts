@@ -1,5 +1,5 @@
 import { createNodesV2 } from './plugin/create-nodes';
-import { createDependencies } from './plugin/nix-graph';
+import { createDependencies } from './plugin/nix-dependencies';
 
 export type { NixosPluginOptions } from './plugin/options';
 export type { Profile } from './profile/schema';

@@ -50,7 +50,8 @@ function pluginOptions(root: string): Record<string, unknown> {
 /** What a profile's evaluation reads besides its folder, as <profile>:hygiene gets it from the project graph. */
 async function profileClosureGlobs(root: string, profileRoot: string, plugin: Record<string, unknown>): Promise<string[]> {
   const { resolveOptions } = await import('../plugin/options');
-  const { NixImportIndex, profileNixInputs } = await import('../plugin/nix-graph');
+  const { NixImportIndex } = await import('../plugin/nix-index');
+  const { profileNixInputs } = await import('../plugin/nix-inputs');
   const { workspaceGlobs } = await import('../checks/hygiene/scope');
   const options = resolveOptions(plugin);
   const closure = profileNixInputs(new NixImportIndex(root, options), profileRoot.replace(/\/+$/, ''), options);

@@ -6,7 +6,10 @@ import { DependencyType, type CreateDependenciesContext } from '@nx/devkit';
 import { buildImportGraph, diskView, importClosure } from '../nix/imports';
 import { runWithinBudget } from '../checks/docs/within-budget';
 import { glob } from '../glob/glob';
-import { NixImportIndex, nixDependencies, nixModuleProjectName, nixModuleRoot, profileNixInputs } from './nix-graph';
+import { nixDependencies } from './nix-dependencies';
+import { NixImportIndex } from './nix-index';
+import { profileNixInputs } from './nix-inputs';
+import { nixModuleProjectName, nixModuleRoot } from './nix-modules';
 import { resolveOptions } from './options';
 
 const root = resolve(__dirname, '../../test/fixtures/nix-imports');

@@ -15,7 +15,7 @@ const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-miss
 export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
 export const relativeTestReportDir = (profile: string) => `artifacts/tests/${profile}`;
 
-/** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-graph.ts). */
+/** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-inputs.ts). */
 function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
   return [
     '{projectRoot}/**/*',
@@ -49,48 +49,46 @@ function hygieneInputs(options: ResolvedPluginOptions, root: string, profilePath
 const launchSharing = (options: ResolvedPluginOptions) =>
   Object.fromEntries(LAUNCH_SHARING_KEYS.flatMap((key) => (options.sharing[key] === undefined ? [] : [[key, options.sharing[key]]])));
 
-/**
- * `featureModules`: the module projects of the features the profile turns on. The profile depends on them
- * directly, because imports of feature modules from shared files do not count (option featureModules).
- */
-export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = [], featureModules: string[] = []): ProjectConfiguration {
-  const build = options.buildImageTargetName;
-  const test = options.vmTestTargetName;
+function buildImageTarget(profile: Profile, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
   const attr = `packages.${profile.system}.${profile.flake.attribute}`;
-  const targets: Record<string, TargetConfiguration> = {
-    [build]: {
-      executor: `${EXECUTOR_PREFIX}:build-image`,
-      ...TASK,
-      options: { flakeRef: options.flakeRef, ...options.sharing },
-      cache: true,
-      inputs: nixInputs(options, closure),
-      outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
-      metadata: {
-        description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestPath(profile.name)}.`,
-        technologies: ['nix'],
-        help: { command: 'npx nx-nixos help build-image', example: { options: { offline: true } } },
-      },
-    },
-    [test]: {
-      executor: `${EXECUTOR_PREFIX}:vm-test`,
-      ...TASK,
-      options: { flakeRef: options.flakeRef, ...options.sharing, ...(options.vmTestDependsOnImage ? { withImage: true } : {}) },
-      ...(options.vmTestDependsOnImage ? { dependsOn: [build] } : {}),
-      cache: true,
-      inputs: nixInputs(options, closure),
-      outputs: [`{workspaceRoot}/${relativeTestReportDir(profile.name)}`],
-      metadata: {
-        description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${relativeTestReportDir(profile.name)}.`,
-        technologies: ['nix'],
-        help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
-      },
+  return {
+    executor: `${EXECUTOR_PREFIX}:build-image`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...options.sharing },
+    cache: true,
+    inputs: nixInputs(options, closure),
+    outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
+    metadata: {
+      description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestPath(profile.name)}.`,
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos help build-image', example: { options: { offline: true } } },
     },
   };
-  targets[options.launchTargetName] = {
+}
+
+function vmTestTarget(profile: Profile, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:vm-test`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...options.sharing, ...(options.vmTestDependsOnImage ? { withImage: true } : {}) },
+    ...(options.vmTestDependsOnImage ? { dependsOn: [options.buildImageTargetName] } : {}),
+    cache: true,
+    inputs: nixInputs(options, closure),
+    outputs: [`{workspaceRoot}/${relativeTestReportDir(profile.name)}`],
+    metadata: {
+      description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${relativeTestReportDir(profile.name)}.`,
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
+    },
+  };
+}
+
+function launchTarget(profile: Profile, options: ResolvedPluginOptions): TargetConfiguration {
+  return {
     executor: `${EXECUTOR_PREFIX}:launch`,
     options: { flakeRef: options.flakeRef, ...launchSharing(options) },
     // Runs until stopped, so other targets can depend on it. Nx 22 fails a continuous task that returns,
-    // so the detached launch is a target of its own below.
+    // so the detached launch is a target of its own (startTarget).
     continuous: true,
     metadata: {
       description: `Run the ${profile.name} image under QEMU with its ports forwarded on 127.0.0.1 until Ctrl-C, which shuts it down cleanly.`,
@@ -98,7 +96,10 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos help launch', example: { options: { fresh: true } } },
     },
   };
-  targets[options.startTargetName] = {
+}
+
+function startTarget(profile: Profile, options: ResolvedPluginOptions): TargetConfiguration {
+  return {
     executor: `${EXECUTOR_PREFIX}:launch`,
     ...TASK,
     options: { flakeRef: options.flakeRef, ...launchSharing(options), detach: true },
@@ -109,7 +110,10 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos help launch', example: { options: { instance: 'review' } } },
     },
   };
-  targets[options.stopTargetName] = {
+}
+
+function stopTarget(profile: Profile): TargetConfiguration {
+  return {
     executor: `${EXECUTOR_PREFIX}:stop`,
     ...TASK,
     cache: false,
@@ -119,7 +123,10 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos help stop', example: { options: {} } },
     },
   };
-  targets[options.statusTargetName] = {
+}
+
+function statusTarget(profile: Profile): TargetConfiguration {
+  return {
     executor: `${EXECUTOR_PREFIX}:status`,
     ...TASK,
     cache: false,
@@ -129,10 +136,13 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos help status', example: { options: { clean: true } } },
     },
   };
-  // Scope "profile" checks what the profile's evaluation reads: its Nix closure and the extra nixInputs.
+}
+
+/** Scope "profile" checks what the profile's evaluation reads: its Nix closure and the extra nixInputs. */
+function profileHygieneTarget(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
   const extraPaths = (options.hygiene as { profilePaths?: string[] }).profilePaths ?? [];
   const profilePaths = [...new Set([...workspaceGlobs(closure), ...options.nixInputs, ...extraPaths])];
-  targets[options.hygieneTargetName] = {
+  return {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     ...TASK,
     options: { ...options.hygiene, scope: 'profile', profilePaths },
@@ -144,6 +154,15 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       help: { command: 'npx nx-nixos hygiene --help', example: { options: { format: 'sarif' } } },
     },
   };
+}
+
+/**
+ * `featureModules`: the module projects of the features the profile turns on. The profile depends on them
+ * directly, because imports of feature modules from shared files do not count (option featureModules).
+ */
+export function profileProject(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[] = [], featureModules: string[] = []): ProjectConfiguration {
+  const build = options.buildImageTargetName;
+  const test = options.vmTestTargetName;
   return {
     root,
     name: profile.name,
@@ -159,35 +178,44 @@ export function profileProject(profile: Profile, root: string, options: Resolved
         Checks: [options.hygieneTargetName],
       },
     },
-    targets,
+    targets: {
+      [build]: buildImageTarget(profile, options, closure),
+      [test]: vmTestTarget(profile, options, closure),
+      [options.launchTargetName]: launchTarget(profile, options),
+      [options.startTargetName]: startTarget(profile, options),
+      [options.stopTargetName]: stopTarget(profile),
+      [options.statusTargetName]: statusTarget(profile),
+      [options.hygieneTargetName]: profileHygieneTarget(profile, root, options, closure),
+    },
   };
 }
 
 /** The check a module folder's test.nix becomes in the flake: `module-<folder name>`. */
 export const moduleCheckName = (root: string) => `module-${root.slice(root.lastIndexOf('/') + 1)}`;
 
+/** The vm-test of a module folder's test.nix; `testClosure` is what that test's evaluation can read. */
+function moduleVmTestTarget(root: string, name: string, options: ResolvedPluginOptions, testClosure: string[]): TargetConfiguration {
+  const check = moduleCheckName(root);
+  return {
+    executor: `${EXECUTOR_PREFIX}:vm-test`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...options.sharing, checks: [check] },
+    cache: true,
+    inputs: nixInputs(options, testClosure),
+    outputs: [`{workspaceRoot}/${relativeTestReportDir(name)}`],
+    metadata: {
+      description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${relativeTestReportDir(name)}.`,
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
+    },
+  };
+}
+
 /**
  * A Nix module folder. With a test.nix it gets a vm-test target building `checks.<system>.module-<folder>`;
  * `testClosure` is what that test's evaluation can read.
  */
 export function moduleProject(root: string, name: string, options: ResolvedPluginOptions, testClosure?: string[]): ProjectConfiguration {
-  const check = moduleCheckName(root);
-  const targets: Record<string, TargetConfiguration> = {};
-  if (testClosure) {
-    targets[options.vmTestTargetName] = {
-      executor: `${EXECUTOR_PREFIX}:vm-test`,
-      ...TASK,
-      options: { flakeRef: options.flakeRef, ...options.sharing, checks: [check] },
-      cache: true,
-      inputs: nixInputs(options, testClosure),
-      outputs: [`{workspaceRoot}/${relativeTestReportDir(name)}`],
-      metadata: {
-        description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${relativeTestReportDir(name)}.`,
-        technologies: ['nix'],
-        help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
-      },
-    };
-  }
   return {
     root,
     name,
@@ -197,7 +225,35 @@ export function moduleProject(root: string, name: string, options: ResolvedPlugi
       technologies: ['nix'],
       ...(testClosure ? { targetGroups: { NixOS: [options.vmTestTargetName] } } : {}),
     },
-    ...(testClosure ? { targets } : {}),
+    ...(testClosure ? { targets: { [options.vmTestTargetName]: moduleVmTestTarget(root, name, options, testClosure) } } : {}),
+  };
+}
+
+function doctorTarget(): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:doctor`,
+    ...TASK,
+    cache: false,
+    metadata: {
+      description: 'Check that Nix builds here and is new enough for the pinned nixpkgs, which targets need KVM, QEMU and free disk space, each with a fix hint.',
+      technologies: ['nix', 'qemu'],
+      help: { command: 'npx nx-nixos help doctor', example: { options: {} } },
+    },
+  };
+}
+
+function repoHygieneTarget(options: ResolvedPluginOptions): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:hygiene`,
+    ...TASK,
+    options: { ...options.hygiene, scope: 'repo' },
+    // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
+    cache: false,
+    metadata: {
+      description: 'Check the whole working tree for stray VM images, files that belong in LFS, plaintext secrets and stale references.',
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos hygiene --help', example: { options: { format: 'sarif' } } },
+    },
   };
 }
 
@@ -208,28 +264,23 @@ export function repoProject(options: ResolvedPluginOptions): ProjectConfiguratio
     tags: ['type:repo'],
     metadata: { description: 'Repository-wide targets of the NixOS workspace.', technologies: ['nix'] },
     targets: {
-      [options.doctorTargetName]: {
-        executor: `${EXECUTOR_PREFIX}:doctor`,
-        ...TASK,
-        cache: false,
-        metadata: {
-          description: 'Check that Nix builds here and is new enough for the pinned nixpkgs, which targets need KVM, QEMU and free disk space, each with a fix hint.',
-          technologies: ['nix', 'qemu'],
-          help: { command: 'npx nx-nixos help doctor', example: { options: {} } },
-        },
-      },
-      [options.hygieneTargetName]: {
-        executor: `${EXECUTOR_PREFIX}:hygiene`,
-        ...TASK,
-        options: { ...options.hygiene, scope: 'repo' },
-        // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
-        cache: false,
-        metadata: {
-          description: 'Check the whole working tree for stray VM images, files that belong in LFS, plaintext secrets and stale references.',
-          technologies: ['nix'],
-          help: { command: 'npx nx-nixos hygiene --help', example: { options: { format: 'sarif' } } },
-        },
-      },
+      [options.doctorTargetName]: doctorTarget(),
+      [options.hygieneTargetName]: repoHygieneTarget(options),
+    },
+  };
+}
+
+function docsCheckTarget(options: ResolvedPluginOptions): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:docs-check`,
+    ...TASK,
+    options: { ...options.docsCheck },
+    cache: true,
+    inputs: ['{projectRoot}/**/*', '{workspaceRoot}/**/README.md', '{workspaceRoot}/nx.json', `{workspaceRoot}/${options.profilesDir}/*/profile.json`],
+    metadata: {
+      description: 'Check links and anchors, the Divio structure, stub pages, and every nx command quoted in the docs against the project graph.',
+      technologies: ['markdown'],
+      help: { command: 'npx nx-nixos docs-check --help', example: { options: { format: 'github' } } },
     },
   };
 }
@@ -240,24 +291,6 @@ export function docsProject(options: ResolvedPluginOptions): ProjectConfiguratio
     name: 'docs',
     tags: ['type:docs'],
     metadata: { description: 'Operator and developer documentation (Divio: tutorials, how-to, reference, explanation).' },
-    targets: {
-      [options.docsCheckTargetName]: {
-        executor: `${EXECUTOR_PREFIX}:docs-check`,
-        ...TASK,
-        options: { ...options.docsCheck },
-        cache: true,
-        inputs: [
-          '{projectRoot}/**/*',
-          '{workspaceRoot}/**/README.md',
-          '{workspaceRoot}/nx.json',
-          `{workspaceRoot}/${options.profilesDir}/*/profile.json`,
-        ],
-        metadata: {
-          description: 'Check links and anchors, the Divio structure, stub pages, and every nx command quoted in the docs against the project graph.',
-          technologies: ['markdown'],
-          help: { command: 'npx nx-nixos docs-check --help', example: { options: { format: 'github' } } },
-        },
-      },
-    },
+    targets: { [options.docsCheckTargetName]: docsCheckTarget(options) },
   };
 }

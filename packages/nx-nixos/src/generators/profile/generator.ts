@@ -2,7 +2,7 @@ import { getProjects, joinPathFragments, logger, type Tree } from '@nx/devkit';
 import { globBase } from '../../glob/glob';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
-import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-graph';
+import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-modules';
 import type { ResolvedPluginOptions } from '../../plugin/options';
 import { assertReadableInside, assertWritableInside, GeneratorInputError, treeFiles } from '../inside';
 import { pluginOptions } from '../plugin-config';

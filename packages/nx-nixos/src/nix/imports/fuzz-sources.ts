@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NixImportIndex } from '../../plugin/nix-graph';
+import { NixImportIndex } from '../../plugin/nix-index';
 import { resolveOptions } from '../../plugin/options';
 import { importClosure, resolveFileImports } from './graph';
 import { nixSourceReader } from './read';

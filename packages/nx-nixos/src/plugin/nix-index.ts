@@ -1,22 +1,8 @@
 import { statSync } from 'node:fs';
-import { dirname, join, posix, resolve, sep } from 'node:path';
-import type { CreateDependencies, CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
+import { join, resolve, sep } from 'node:path';
 import { FileSystemView, insideView, nixSourceReader, NixSource, resolveLiterals, scanPathLiterals } from '../nix/imports';
 import { hashKey, InferenceCache, pluginCacheKey } from './cache';
-import { glob } from '../glob/glob';
-import { featureOfModuleRoot, resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
-
-/** The project root of a Nix module file, or undefined when no module glob matches it. */
-export function nixModuleRoot(file: string, options: ResolvedPluginOptions): string | undefined {
-  return options.nixModuleGlobs.some((g) => glob(g).test(file)) ? dirname(file) : undefined;
-}
-
-/** `infra/nixos/modules/services/gitlab` -> `nix-modules-services-gitlab` (relative to nixModulesBase). */
-export function nixModuleProjectName(root: string, options: ResolvedPluginOptions): string {
-  const rel = posix.relative(options.nixModulesBase, root);
-  const parts = rel && rel !== '..' && !rel.startsWith('../') ? rel : root;
-  return ['nix', ...parts.split('/').filter((p) => p && p !== '.')].join('-');
-}
+import type { ResolvedPluginOptions } from './options';
 
 /** What the graph needs of a Nix file: the files and the whole folders it names (workspace-relative). */
 export interface NixEdges {
@@ -263,96 +249,4 @@ export class NixImportIndex {
   save(): void {
     this.cache.save(this.used);
   }
-}
-
-/** True for `root` and every path below it. */
-const under = (roots: readonly string[]) => (path: string) => roots.some((r) => path === r || path.startsWith(`${r}/`));
-
-/**
- * Files a profile's image and tests can read: the closure of its profile.nix and of flake.nix, except that
- * the flake's listing of the profiles folder brings in only this profile. Folders become `/**` globs.
- * `gated`: folders left out (the feature modules the profile does not turn on).
- */
-export function profileNixInputs(index: NixImportIndex, profileRoot: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
-  return entryNixInputs(index, `${profileRoot}/profile.nix`, options, gated);
-}
-
-/**
- * Files the evaluation of `entry` (a profile.nix, a module's test.nix) through the flake can read, less the
- * `gated` folders. The flake's own closure leaves out the profiles folder and every feature module
- * (`index.featureModuleRoots`): what it imports from them, an entry reaches itself.
- */
-export function entryNixInputs(index: NixImportIndex, entry: string, options: ResolvedPluginOptions, gated: readonly string[] = []): string[] {
-  const flakeGated = [options.profilesDir, ...index.featureModuleRoots];
-  index.flakeInputs ??= closureInputs(index, index.closure(['flake.nix'], under(flakeGated)), flakeGated);
-  const inputs = closureInputs(index, index.closure([entry], under(gated)), gated);
-  const own = new Set(inputs);
-  for (const input of index.flakeInputs) if (!own.has(input)) inputs.push(input);
-  return inputs.sort();
-}
-
-/**
- * A closure as input globs: whole folders as `folder/**\/*`, and the files no such folder covers. A folder
- * that holds a gated one is not a glob (Nx would count an edit of the gated folder as a change of this
- * input): its files in the closure are listed one by one.
- */
-function closureInputs(index: NixImportIndex, closure: NixEdges, gated: readonly string[] = []): string[] {
-  const whole = closure.folders.filter((f) => !gated.some((g) => f === '.' || g.startsWith(`${f}/`)));
-  const covered = whole.map((f) => (f === '.' ? '' : `${f}/`));
-  const inputs = covered.map((folder) => `{workspaceRoot}/${folder}**/*`);
-  for (const file of closure.files) {
-    let inFolder = false;
-    for (let i = 0; i < covered.length && !inFolder; i++) inFolder = file.startsWith(covered[i]);
-    if (!inFolder) inputs.push(index.input(file));
-  }
-  return inputs;
-}
-
-/**
- * Static edges between projects from the Nix import graph: a project whose Nix file names a file (or a
- * folder) of another project depends on it, with the Nix file as sourceFile. Edges into the workspace-root
- * project are left out: it owns every loose file, so such an edge would make every change affect the importer.
- * So are edges into feature modules (option featureModules): profiles depend on those they turn on; and
- * edges from a module into a profile.
- */
-export const createDependencies: CreateDependencies<NixosPluginOptions> = (rawOptions, context) => nixDependencies(resolveOptions(rawOptions), context);
-
-export function nixDependencies(options: ResolvedPluginOptions, context: CreateDependenciesContext): RawProjectGraphDependency[] {
-  const owner = new Map<string, string>();
-  const nixFiles: Array<[string, string]> = [];
-  for (const [project, files] of Object.entries(context.fileMap.projectFileMap)) {
-    for (const f of files) {
-      owner.set(f.file, project);
-      if (f.file.endsWith('.nix')) nixFiles.push([project, f.file]);
-    }
-  }
-  const rootProjects = new Set(Object.entries(context.projects).filter(([, p]) => p.root === '.' || p.root === '').map(([name]) => name));
-  // A profile is a leaf: a harness that reads every profile (the flake's tests) is evaluated per profile, and
-  // what it reads of one profile is in that profile's own inputs.
-  const profileProjects = new Set(Object.entries(context.projects).filter(([, p]) => posix.dirname(p.root) === options.profilesDir).map(([name]) => name));
-  // A feature module is reached only through the profiles that turn it on (their implicitDependencies).
-  const featureProjects = new Set(Object.entries(context.projects).filter(([, p]) => featureOfModuleRoot(options, p.root) !== undefined).map(([name]) => name));
-  const hashes = new Map<string, string>();
-  for (const files of Object.values(context.fileMap.projectFileMap)) for (const f of files) if (f.hash) hashes.set(f.file, f.hash);
-  for (const f of context.fileMap.nonProjectFiles) if (f.hash) hashes.set(f.file, f.hash);
-  const known = new Set<string>(owner.keys());
-  for (const f of context.fileMap.nonProjectFiles) known.add(f.file);
-  const index = new NixImportIndex(context.workspaceRoot, options, { purpose: 'dependencies', knownFiles: known, contentHashes: hashes });
-  const edges = new Map<string, RawProjectGraphDependency>();
-  const addEdge = (source: string, sourceFile: string, targetFile: string) => {
-    const target = owner.get(targetFile);
-    if (!target || target === source || rootProjects.has(target) || featureProjects.has(target)) return;
-    if (profileProjects.has(target) && !profileProjects.has(source)) return;
-    const key = `${source}\0${target}\0${sourceFile}`;
-    if (!edges.has(key)) edges.set(key, { source, target, sourceFile, type: 'static' as DependencyType.static });
-  };
-  for (const [project, file] of nixFiles) {
-    if (rootProjects.has(project)) continue;
-    const edges = index.load(file);
-    if (!edges) continue;
-    for (const target of edges.files) addEdge(project, file, target);
-    for (const folder of edges.folders) for (const target of index.filesIn(folder)) addEdge(project, file, target);
-  }
-  index.save();
-  return [...edges.values()];
 }
