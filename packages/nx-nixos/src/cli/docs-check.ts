@@ -4,13 +4,16 @@ import { parseArgs } from 'node:util';
 import { git } from '../git/git';
 import { SEVERITY_RANK, type Severity } from '../report/finding';
 import { REPORT_FORMATS, type ReportFormat } from '../report/format';
+import type { DocsCheckOptions } from '../executors/docs-check/executor';
 import type { CliCommand } from './main';
+import { pluginOptions } from './plugin-options';
 
 const HELP = `Usage: nx-nixos docs-check [DIR] [options]
 
 Checks the docs folder DIR (default: docs) and every README.md of the repository: links and
 anchors as GitHub resolves them, the Divio structure, orphan and stub pages, retired commands,
 and nx commands quoted in code against the Nx project graph.
+Options of the @rave/nx-nixos plugin in the root's nx.json ("docsCheck": {...}) apply; flags override them.
 
 Options:
   --root DIR           repository root (default: nearest folder above DIR with nx.json, else the Git top level);
@@ -89,7 +92,8 @@ export const command: CliCommand = {
     const docsDir = rel.split(sep).join('/');
     const format = oneOf<ReportFormat>(values.format, REPORT_FORMATS, 'format');
     const failLevel = oneOf<Severity>(values['fail-level'], Object.keys(SEVERITY_RANK) as Severity[], 'fail-level');
-    const moved: Record<string, string> = {};
+    const { docsDir: _docsDir, ...configured } = (pluginOptions(root, 'docsCheck').docsCheck ?? {}) as DocsCheckOptions;
+    const moved: Record<string, string> = { ...configured.moved };
     for (const pair of values.moved ?? []) {
       const [from, to, extra] = pair.split('=');
       if (!from || !to || extra !== undefined) throw new Error(`--moved ${pair}: expected OLD=NEW (workspace-relative paths).`);
@@ -98,7 +102,7 @@ export const command: CliCommand = {
 
     let graph;
     const messages: string[] = [];
-    if (!values['no-graph']) {
+    if (!values['no-graph'] && configured.graph !== false) {
       if (existsSync(join(root, 'nx.json'))) {
         const { loadProjectTargets } = await import('../checks/docs/graph');
         try {
@@ -110,15 +114,16 @@ export const command: CliCommand = {
     }
     const { runDocsCheck } = await import('../checks/docs/run');
     const run = await runDocsCheck({
+      ...configured,
       root,
       docsDir: docsDir || '.',
-      format,
-      failLevel,
-      fix: values.fix,
-      allowlist: values.allowlist,
-      readmes: !values['no-readmes'],
+      format: format ?? configured.format,
+      failLevel: failLevel ?? configured.failLevel,
+      fix: values.fix ?? configured.fix,
+      allowlist: values.allowlist ?? configured.allowlist,
+      readmes: values['no-readmes'] ? false : configured.readmes,
       moved,
-      disabledRules: values.disable,
+      disabledRules: values.disable ?? configured.disabledRules,
       graph,
     });
     process.stdout.write(run.report);

@@ -40,9 +40,10 @@ describe('applyEdits', () => {
 describe('runDocsCheck --fix', () => {
   it('rewrites retired commands in code and links to stub pages, atomically, then reports what is left', async () => {
     const root = copyFixture('commands');
-    const before = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, format: 'json' });
+    const { retiredCommands } = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')).plugins[0].options.docsCheck;
+    const before = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, format: 'json', retiredCommands });
     expect(before.exitCode).toBe(1);
-    const run = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, fix: true, format: 'json' });
+    const run = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, fix: true, format: 'json', retiredCommands });
     const page = readFileSync(join(root, 'docs/how-to/commands.md'), 'utf8');
     expect(page).toContain('npx nx run production:build-image\n');
     expect(page).toContain('npx nx run demo:launch\n');
