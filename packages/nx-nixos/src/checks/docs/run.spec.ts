@@ -141,6 +141,27 @@ describe('nx-nixos docs-check (CLI)', () => {
     expect(await main(['docs-check', join(root, 'nope')])).toBe(2);
     expect(err).toContain('is not a folder');
   });
+
+  it('applies the docsCheck options of nx.json, flags over them, and rejects a wrong one naming it', async () => {
+    const root = copyFixture('commands');
+    const nxJson = join(root, 'nx.json');
+    const nx = JSON.parse(readFileSync(nxJson, 'utf8'));
+    nx.plugins[0].options.docsCheck.format = 'json';
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(1);
+    expect(JSON.parse(out).findings.filter((f: { rule: string }) => f.rule === 'docs/retired-command')).toHaveLength(7);
+    out = '';
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph', '--format', 'github'])).toBe(1);
+    expect(out).toMatch(/^::error file=docs\/how-to\/commands\.md,line=41,title=docs\/retired-command::/m);
+    nx.plugins[0].options.docsCheck.retiredCommands[0].pattern = '(';
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
+    expect(err).toContain('option "docsCheck.retiredCommands[0].pattern" of plugin @rave/nx-nixos is invalid: not an RE2 regular expression');
+    nx.plugins[0].options.docsCheck.retiredCommands[0] = { pattern: 'a' };
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
+    expect(err).toContain(`${nxJson}: option "docsCheck.retiredCommands[0]" of plugin @rave/nx-nixos is invalid: "replacement" is missing.`);
+  });
 });
 
 // A file outside every tree the tests check, with content that must never show up in any output.
