@@ -4,13 +4,18 @@ import { parseArgs } from 'node:util';
 import { git } from '../git/git';
 import { SEVERITY_RANK, type Severity } from '../report/finding';
 import { REPORT_FORMATS, type ReportFormat } from '../report/format';
+import type { DocsCheckOptions } from '../executors/docs-check/executor';
 import type { CliCommand } from './main';
+import { pluginOptions } from './plugin-options';
+import { schemaProblem, type SchemaNode } from './schema-validate';
+import { readExecutors } from '../reference/schemas';
 
 const HELP = `Usage: nx-nixos docs-check [DIR] [options]
 
-Checks the docs folder DIR (default: docs) and every README.md of the repository: links and
+Checks the docs folder DIR (default: the docsDir of nx.json, else docs) and every README.md of the repository: links and
 anchors as GitHub resolves them, the Divio structure, orphan and stub pages, retired commands,
 and nx commands quoted in code against the Nx project graph.
+Options of the @rave/nx-nixos plugin in the root's nx.json ("docsCheck": {...}) apply; flags override them.
 
 Options:
   --root DIR           repository root (default: nearest folder above DIR with nx.json, else the Git top level);
@@ -82,14 +87,24 @@ export const command: CliCommand = {
     }
     if (positionals.length > 1) throw new Error(`expected one docs folder, got ${positionals.join(' ')}.`);
     // Symlinks resolved: DIR must really be inside the root, not only by name.
-    const dir = realFolder(positionals[0] ?? 'docs', 'is not a folder; pass the docs folder to check');
-    const root = values.root ? realFolder(values.root, 'is not a folder; pass the repository root as --root') : findRoot(dir);
+    const givenRoot = values.root ? realFolder(values.root, 'is not a folder; pass the repository root as --root') : undefined;
+    // Without DIR: the docs folder nx.json names (docsCheck.docsDir, else docsDir), else docs, in the root.
+    const nxRoot = givenRoot ?? (positionals[0] === undefined ? findRoot(process.cwd()) : undefined);
+    const plugin = nxRoot === undefined ? undefined : pluginOptions(nxRoot, 'docsCheck');
+    const configuredDir = (plugin?.docsCheck as DocsCheckOptions | undefined)?.docsDir ?? plugin?.docsDir;
+    const dir = realFolder(positionals[0] ?? (nxRoot && typeof configuredDir === 'string' ? join(nxRoot, configuredDir) : 'docs'), 'is not a folder; pass the docs folder to check');
+    const root = givenRoot ?? findRoot(dir);
     const rel = relative(root, dir);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error(`${dir} is outside the root ${root}; pass --root to the repository that contains it.`);
     const docsDir = rel.split(sep).join('/');
     const format = oneOf<ReportFormat>(values.format, REPORT_FORMATS, 'format');
     const failLevel = oneOf<Severity>(values['fail-level'], Object.keys(SEVERITY_RANK) as Severity[], 'fail-level');
-    const moved: Record<string, string> = {};
+    const fromNx = (root === nxRoot ? plugin : pluginOptions(root, 'docsCheck'))?.docsCheck ?? {};
+    const problem = schemaProblem(readExecutors().find((e) => e.name === 'docs-check')!.schema as SchemaNode, fromNx, 'docsCheck');
+    if (problem)
+      throw new Error(`${join(root, 'nx.json')}: option "${problem.path}" of plugin @rave/nx-nixos is invalid: ${problem.reason}. Set it as npx nx-nixos help docs-check describes, or remove it.`);
+    const { docsDir: _docsDir, ...configured } = fromNx as DocsCheckOptions;
+    const moved: Record<string, string> = { ...configured.moved };
     for (const pair of values.moved ?? []) {
       const [from, to, extra] = pair.split('=');
       if (!from || !to || extra !== undefined) throw new Error(`--moved ${pair}: expected OLD=NEW (workspace-relative paths).`);
@@ -98,7 +113,7 @@ export const command: CliCommand = {
 
     let graph;
     const messages: string[] = [];
-    if (!values['no-graph']) {
+    if (!values['no-graph'] && configured.graph !== false) {
       if (existsSync(join(root, 'nx.json'))) {
         const { loadProjectTargets } = await import('../checks/docs/graph');
         try {
@@ -110,15 +125,16 @@ export const command: CliCommand = {
     }
     const { runDocsCheck } = await import('../checks/docs/run');
     const run = await runDocsCheck({
+      ...configured,
       root,
       docsDir: docsDir || '.',
-      format,
-      failLevel,
-      fix: values.fix,
-      allowlist: values.allowlist,
-      readmes: !values['no-readmes'],
+      format: format ?? configured.format,
+      failLevel: failLevel ?? configured.failLevel,
+      fix: values.fix ?? configured.fix,
+      allowlist: values.allowlist ?? configured.allowlist,
+      readmes: values['no-readmes'] ? false : configured.readmes,
       moved,
-      disabledRules: values.disable,
+      disabledRules: values.disable ?? configured.disabledRules,
       graph,
     });
     process.stdout.write(run.report);

@@ -1,10 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readInsideWorkspace } from '../checks/hygiene/fs-errors';
 import { git } from '../git/git';
-import { parseJsonQuietly } from '../report/json-syntax';
 import type { CliCommand } from './main';
+import { pluginOptions } from './plugin-options';
 
 const HELP = `Usage: nx-nixos hygiene [DIR] [options]
 
@@ -27,25 +26,6 @@ Options:
 
 Exit codes: 0 no findings at the fail level, 1 findings, 2 the check could not run.
 As a pre-commit hook (.git/hooks/pre-commit):  exec npx nx-nixos hygiene --tracked-only`;
-
-/** The options of the @rave/nx-nixos entry in nx.json, when there is one (read as a regular file inside the repository). */
-function pluginOptions(root: string): Record<string, unknown> {
-  const text = readInsideWorkspace(root, 'nx.json', 16 * 1024 * 1024);
-  if (text === undefined) return {};
-  const file = join(root, 'nx.json');
-  const nx = parseJsonQuietly(text, file) as { plugins?: unknown[] } | null;
-  if (nx === null || typeof nx !== 'object' || (nx.plugins !== undefined && !Array.isArray(nx.plugins))) throw new Error(`${file}: expected an object whose "plugins" is a list.`);
-  for (const entry of nx.plugins ?? []) {
-    if (entry && typeof entry === 'object' && (entry as { plugin?: string }).plugin === '@rave/nx-nixos') {
-      const options = (entry as { options?: Record<string, unknown> }).options ?? {};
-      const hygiene = options.hygiene;
-      if (hygiene !== undefined && (typeof hygiene !== 'object' || hygiene === null || Array.isArray(hygiene)))
-        throw new Error(`${file}: plugins[@rave/nx-nixos].options.hygiene must be an object of hygiene options.`);
-      return options;
-    }
-  }
-  return {};
-}
 
 /** What a profile's evaluation reads besides its folder, as <profile>:hygiene gets it from the project graph. */
 async function profileClosureGlobs(root: string, profileRoot: string, plugin: Record<string, unknown>): Promise<string[]> {
@@ -91,7 +71,7 @@ export const command: CliCommand = {
     } catch {
       throw new Error(`${dir} is not inside a Git working tree: hygiene lists files with git ls-files.`);
     }
-    const plugin = pluginOptions(root);
+    const plugin = pluginOptions(root, 'hygiene');
     const options: Record<string, unknown> = { ...((plugin.hygiene as Record<string, unknown>) ?? {}) };
     const set = (key: string, value: unknown) => {
       if (value !== undefined) options[key] = value;

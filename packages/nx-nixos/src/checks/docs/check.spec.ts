@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDocs } from './check';
 import { loadDocsTree } from './load';
+import { retiredCommands } from './retired';
 import type { DocsCheckInput, DocsFinding } from './types';
 
 const FIXTURES = join(__dirname, '../../../test/fixtures/docs');
@@ -12,8 +14,14 @@ const GRAPH = {
   repo: ['doctor', 'hygiene'],
 };
 
+/** The retired commands a fixture sets in its nx.json (docsCheck.retiredCommands). */
+function fixtureRetired(fixture: string) {
+  const nx = join(FIXTURES, fixture, 'nx.json');
+  return existsSync(nx) ? retiredCommands(JSON.parse(readFileSync(nx, 'utf8')).plugins[0].options.docsCheck.retiredCommands) : [];
+}
+
 function check(fixture: string, extra: Partial<DocsCheckInput> = {}) {
-  return checkDocs({ ...loadDocsTree(join(FIXTURES, fixture), 'docs'), docsDir: 'docs', graph: GRAPH, ...extra });
+  return checkDocs({ ...loadDocsTree(join(FIXTURES, fixture), 'docs'), docsDir: 'docs', graph: GRAPH, retired: fixtureRetired(fixture), ...extra });
 }
 const summary = (findings: DocsFinding[], rule?: string) =>
   findings

@@ -1,27 +1,9 @@
 import type { MarkdownCode } from './markdown';
 import { closest, type SuggestionBudget } from './suggest';
-import type { DocsContext, DocsFinding, ProjectTargets, RetiredCommand } from './types';
+import { matchRetired } from './retired';
+import type { DocsContext, DocsFinding, ProjectTargets } from './types';
 
 export const SHELL_LANGS = new Set(['', 'sh', 'bash', 'shell', 'console', 'zsh', 'shell-session', 'shellsession', 'terminal', 'fish']);
-
-const PROFILE = '<profile>';
-const nxRun = (project: string, target: string, rest = '') => `npx nx run ${project}:${target}${rest}`;
-
-/** Commands of the former Python CLI and scripts, and what replaces them. */
-export const RETIRED_COMMANDS: readonly RetiredCommand[] = [
-  { pattern: /(?:\.\/)?run\.sh\s+start\b/, replacement: () => nxRun(PROFILE, 'launch') },
-  {
-    pattern: /\brave\s+vm\s+build-image\b(?:\s+--profile(?:=|\s+)([\w.-]+))?/,
-    replacement: (m) => nxRun(m[1] ?? PROFILE, 'build-image'),
-  },
-  {
-    pattern: /\brave\s+vm\s+launch-local\b(?:\s+--profile(?:=|\s+)([\w.-]+))?/,
-    replacement: (m) => nxRun(m[1] ?? PROFILE, 'launch'),
-  },
-  { pattern: /\brave\s+vm\s+list-profiles\b/, replacement: () => 'npx nx show projects' },
-  { pattern: /\brave\s+secrets\s+install\b/, replacement: () => nxRun(PROFILE, 'launch', ' --secret ...'), autofix: false },
-  { pattern: /(?:\.\/)?scripts\/repo\/hygiene-check\.sh\b/, replacement: () => nxRun('repo', 'hygiene') },
-];
 
 /** Nx's own commands: `nx <word>` with any other word is `nx <target> [project]`. */
 const NX_BUILTINS = new Set([
@@ -209,7 +191,6 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
   const parsed = ctx.parse(file);
   if (!parsed) return [];
   const { graph, retired = [] } = ctx.input;
-  const table = [...RETIRED_COMMANDS, ...retired];
   const findings: DocsFinding[] = [];
   // Whether a line is a migration table row, once per line (a line may hold thousands of code spans).
   let mappingLine = -1;
@@ -221,20 +202,20 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
       mappingContext = /`(?:npx\s+)?nx\s/.test(context);
     }
     const mapping = inline && context !== undefined && mappingContext;
-    for (const entry of mapping ? [] : table) {
-      const match = text.match(entry.pattern);
-      if (!match) continue;
-      const replacement = entry.replacement(match);
-      const autofix = entry.autofix !== false;
+    for (const entry of mapping ? [] : retired) {
+      const found = matchRetired(entry, text);
+      if (!found) continue;
+      const { match, replacement } = found;
+      const { autofix } = entry;
       findings.push({
         rule: 'docs/retired-command',
         severity: 'error',
         file,
         line,
-        subject: match[0],
-        message: `\`${quote(match[0])}\` no longer exists.`,
+        subject: match,
+        message: `\`${quote(match)}\` no longer exists.`,
         fix: `Use \`${replacement}\`${autofix ? ' (--fix does this).' : '.'}`,
-        ...(autofix ? { edit: { file, line, from: match[0], to: replacement } } : {}),
+        ...(autofix ? { edit: { file, line, from: match, to: replacement } } : {}),
       });
     }
     if (!graph) continue;

@@ -40,9 +40,10 @@ describe('applyEdits', () => {
 describe('runDocsCheck --fix', () => {
   it('rewrites retired commands in code and links to stub pages, atomically, then reports what is left', async () => {
     const root = copyFixture('commands');
-    const before = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, format: 'json' });
+    const { retiredCommands } = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')).plugins[0].options.docsCheck;
+    const before = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, format: 'json', retiredCommands });
     expect(before.exitCode).toBe(1);
-    const run = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, fix: true, format: 'json' });
+    const run = await runDocsCheck({ root, docsDir: 'docs', graph: GRAPH, fix: true, format: 'json', retiredCommands });
     const page = readFileSync(join(root, 'docs/how-to/commands.md'), 'utf8');
     expect(page).toContain('npx nx run production:build-image\n');
     expect(page).toContain('npx nx run demo:launch\n');
@@ -139,6 +140,27 @@ describe('nx-nixos docs-check (CLI)', () => {
     expect(err).toContain('--format xml: expected one of text, json, sarif, github.');
     expect(await main(['docs-check', join(root, 'nope')])).toBe(2);
     expect(err).toContain('is not a folder');
+  });
+
+  it('applies the docsCheck options of nx.json, flags over them, and rejects a wrong one naming it', async () => {
+    const root = copyFixture('commands');
+    const nxJson = join(root, 'nx.json');
+    const nx = JSON.parse(readFileSync(nxJson, 'utf8'));
+    nx.plugins[0].options.docsCheck.format = 'json';
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(1);
+    expect(JSON.parse(out).findings.filter((f: { rule: string }) => f.rule === 'docs/retired-command')).toHaveLength(7);
+    out = '';
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph', '--format', 'github'])).toBe(1);
+    expect(out).toMatch(/^::error file=docs\/how-to\/commands\.md,line=41,title=docs\/retired-command::/m);
+    nx.plugins[0].options.docsCheck.retiredCommands[0].pattern = '(';
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
+    expect(err).toContain('option "docsCheck.retiredCommands[0].pattern" of plugin @rave/nx-nixos is invalid: not an RE2 regular expression');
+    nx.plugins[0].options.docsCheck.retiredCommands[0] = { pattern: 'a' };
+    writeFileSync(nxJson, JSON.stringify(nx));
+    expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
+    expect(err).toContain(`${nxJson}: option "docsCheck.retiredCommands[0]" of plugin @rave/nx-nixos is invalid: "replacement" is missing.`);
   });
 });
 

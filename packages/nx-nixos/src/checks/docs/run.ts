@@ -9,6 +9,7 @@ import { checkDocs } from './check';
 import { applyEdits, editsByFile } from './fix';
 import { loadDocsTree } from './load';
 import { leaves, TreeReader } from './read-tree';
+import { retiredCommands, type RetiredCommandOption } from './retired';
 import { DOCS_RULES } from './rules';
 import type { DocsCheckInput, DocsFinding, ProjectTargets, TextEdit } from './types';
 
@@ -31,6 +32,8 @@ export interface DocsCheckRunOptions {
   moved?: Record<string, string>;
   stubMaxWords?: number;
   disabledRules?: readonly string[];
+  /** Commands that no longer exist (checked at run time: it comes from nx.json). */
+  retiredCommands?: readonly RetiredCommandOption[];
   /** undefined: skip the stale-command rule. */
   graph?: ProjectTargets;
 }
@@ -68,6 +71,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
   const reader = new TreeReader(options.root);
   const docsDir = docsFolder(reader, options.docsDir);
   const allowlist: AllowlistEntry[] = options.allowlist ? await loadAllowlist(reader, options.allowlist) : [];
+  const retired = retiredCommands(options.retiredCommands);
   const load = () => {
     // A fresh reader each time: --fix changes files between the two loads.
     const tree = loadDocsTree(options.root, docsDir, { readmes: options.readmes, exclude: options.exclude ?? DEFAULT_EXCLUDE, reader: new TreeReader(options.root) });
@@ -76,6 +80,7 @@ export async function runDocsCheck(options: DocsCheckRunOptions): Promise<DocsCh
       docsDir,
       graph: options.graph,
       moved: options.moved,
+      retired,
       stubMaxWords: options.stubMaxWords,
       disabledRules: options.disabledRules,
     };

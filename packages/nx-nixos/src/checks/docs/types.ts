@@ -1,6 +1,7 @@
 import type { Finding } from '../../report/finding';
 import type { ParsedMarkdown } from './markdown';
 import type { Resolved } from './paths';
+import type { RetiredCommand } from './retired';
 import type { SuggestionBudget } from './suggest';
 
 /** Project name -> its target names: the part of the Nx project graph the command rule needs. */
@@ -19,15 +20,6 @@ export interface DocsFinding extends Finding {
   edit?: TextEdit;
 }
 
-export interface RetiredCommand {
-  /** Matches the retired command inside a code line; capture groups feed `replacement`. */
-  pattern: RegExp;
-  /** The command to use instead, from the match. */
-  replacement: (match: RegExpMatchArray) => string;
-  /** False when the replacement needs a person (e.g. a value only the reader knows). Default true. */
-  autofix?: boolean;
-}
-
 export interface DocsCheckInput {
   /** Every file of the repository (workspace-relative, forward slashes): link targets must be among them or their folders. */
   files: ReadonlySet<string>;
@@ -41,7 +33,7 @@ export interface DocsCheckInput {
   graph?: ProjectTargets;
   /** Pages that moved: old workspace-relative path -> new one. Links to old paths are rewritten by --fix. */
   moved?: Readonly<Record<string, string>>;
-  /** Retired commands in addition to the built-in table. */
+  /** Commands that no longer exist, and what replaces them (the docs-check option retiredCommands). */
   retired?: readonly RetiredCommand[];
   /** A page with at most this many words of its own prose and nothing else but links is a stub. Default 30. */
   stubMaxWords?: number;

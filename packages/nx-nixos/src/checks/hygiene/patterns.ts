@@ -11,7 +11,7 @@ export interface LinearPattern {
 }
 
 /** Compiles an RE2 regular expression; throws with RE2's reason (e.g. "missing closing ]"), without the pattern's text. */
-export function compileRegex(source: string): LinearPattern {
+export function compileRegex(source: string): RE2JS {
   try {
     return RE2JS.compile(source);
   } catch (e) {

@@ -24,6 +24,7 @@ describeIfTools(['git'])('docs-check through real nx in a temporary workspace', 
   beforeAll(() => {
     ws = createTestWorkspace({
       busybox: false,
+      pluginOptions: { docsCheck: { retiredCommands: [{ pattern: String.raw`\brave\s+vm\s+list-profiles\b`, replacement: 'npx nx show projects' }] } },
       files: {
         'flake.nix': hermeticFlake({}),
         'profiles/development/profile.json': profileJson(fixtureProfile('development')),

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type { Severity } from '../../report/finding';
+import type { RetiredCommandOption } from '../../checks/docs/retired';
 import type { ReportFormat } from '../../report/format';
 import { reportErrors } from '../shared/profile';
 
@@ -13,6 +14,7 @@ export interface DocsCheckOptions {
   exclude?: string[];
   moved?: Record<string, string>;
   stubMaxWords?: number;
+  retiredCommands?: RetiredCommandOption[];
   disabledRules?: string[];
   graph?: boolean;
 }

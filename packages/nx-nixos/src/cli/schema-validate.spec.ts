@@ -1,0 +1,21 @@
+import { readExecutors } from '../reference/schemas';
+import { schemaProblem, type SchemaNode } from './schema-validate';
+
+const docsCheck = readExecutors().find((e) => e.name === 'docs-check')!.schema as SchemaNode;
+
+describe('schemaProblem (the schema.json subset of the executors)', () => {
+  it('accepts options that fit', () => {
+    expect(schemaProblem(docsCheck, { format: 'json', moved: { 'a.md': 'b.md' }, retiredCommands: [{ pattern: 'a', replacement: 'b' }] }, 'docsCheck')).toBeUndefined();
+  });
+
+  it.each([
+    [{ format: 'xml' }, 'docsCheck.format', 'expected one of "text", "json", "sarif", "github", got "xml"'],
+    [{ fix: 'yes' }, 'docsCheck.fix', 'expected a boolean, got "yes"'],
+    [{ exclude: 'a' }, 'docsCheck.exclude', 'expected a list, got "a"'],
+    [{ moved: { 'a.md': 3 } }, 'docsCheck.moved.a.md', 'expected a string, got 3'],
+    [{ retiredCommands: [{ pattern: 'a' }] }, 'docsCheck.retiredCommands[0]', '"replacement" is missing'],
+    [{ stubMaxWord: 3 }, 'docsCheck.stubMaxWord', expect.stringMatching(/^unknown option \(known: docsDir, format, /)],
+  ])('names the wrong part of %j and why', (value, path, reason) => {
+    expect(schemaProblem(docsCheck, value, 'docsCheck')).toEqual({ path, reason });
+  });
+});
