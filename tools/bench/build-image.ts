@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nixBuild } from '../../packages/nx-nixos/src/nix/build';
 import { NIX_EXPERIMENTAL_FEATURES } from '../../packages/nx-nixos/src/nix/command';
+import { buildLogFile, inWorkspace } from '../../packages/nx-nixos/src/layout';
 import { createTestWorkspace, hermeticFlake, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
 import { median, timeMs, writeResults } from './lib';
 
@@ -183,7 +184,7 @@ async function main() {
         freshFlake();
         const before = process.cpuUsage();
         // With the full log file, as build-image writes it.
-        const result = await nixBuild({ cwd: ws.root, installable: `${ws.root}#${attr}`, logFile: join(ws.root, 'artifacts/logs/bench/build-image.log'), progress: { write: () => true, isTTY: false } });
+        const result = await nixBuild({ cwd: ws.root, installable: `${ws.root}#${attr}`, logFile: inWorkspace(ws.root, buildLogFile('bench')), progress: { write: () => true, isTTY: false } });
         const used = process.cpuUsage(before);
         if (result.monitor.finished.length !== 1) throw new Error(`the ${attr} build did not run`);
         parsing[attr].parserCpuMs.push((used.user + used.system) / 1000);

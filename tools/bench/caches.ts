@@ -60,7 +60,7 @@ async function main() {
     ws.write('flake.nix', flake(closureNonce, imageNonce));
     ws.commit(`${closureNonce} ${imageNonce}`);
     let result!: Awaited<ReturnType<typeof buildImage>>;
-    const ms = await timeMsAsync(async () => (result = await buildImage({ workspaceRoot: ws.root, profile, warn: () => undefined })));
+    const ms = await timeMsAsync(async () => (result = await buildImage({ workspaceRoot: ws.root, profile, profileDir: 'profiles/big', warn: () => undefined })));
     return { ms, result };
   };
   const ok = async (promise: ReturnType<typeof pushToCache>) => {
@@ -106,7 +106,7 @@ async function main() {
       let how = '';
       samples.substitute.push(
         await timeMsAsync(async () => {
-          how = (await ensureImage({ workspaceRoot: ws.root, profile, sharing: { substituters: [`file://${cache('pushToCache')}`], trustedPublicKeys: [publicKey] } })).how;
+          how = (await ensureImage({ workspaceRoot: ws.root, profile, profileDir: 'profiles/big', sharing: { substituters: [`file://${cache('pushToCache')}`], trustedPublicKeys: [publicKey] } })).how;
         }),
       );
       if (how !== 'substituted') throw new Error(`run ${run}: the image was ${how}, not substituted`);

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../fs/atomic';
 import { profileJsonSchema } from '../profile/schema';
 import type { CliCommand } from './main';
 
-export const PROFILE_SCHEMA_PATH = 'packages/nx-nixos/schemas/profile.schema.json';
+export { PROFILE_SCHEMA_PATH } from '../layout';
 
 export function profileSchemaText(): string {
   return JSON.stringify(profileJsonSchema(), null, 2) + '\n';

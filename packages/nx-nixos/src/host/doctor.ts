@@ -10,6 +10,7 @@ import { compareVersions, parseNixVersion, probeNix, type NixVersion } from '../
 import type { Profile } from '../profile/schema';
 import { toolVersion } from '../qemu/tool-versions';
 import { kvmStatus } from './kvm';
+import { ARTIFACTS_DIR, inWorkspace, VMS_DIR } from '../layout';
 
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
@@ -144,15 +145,15 @@ export async function runDoctor(
     const version = await toolVersion(program);
     checks.push(version.found ? { name: program, level: 'ok', detail: version.version } : { name: program, level: 'error', detail: version.error, fix: fixes[program] });
   }
-  const artifacts = join(workspaceRoot, 'artifacts');
+  const artifacts = inWorkspace(workspaceRoot, ARTIFACTS_DIR);
   const stats = statfsSync(existsSync(artifacts) ? artifacts : workspaceRoot);
   const free = stats.bavail * stats.bsize;
   const level: CheckLevel = free < thresholds.errorFreeBytes ? 'error' : free < thresholds.warnFreeBytes ? 'warning' : 'ok';
   checks.push({
     name: 'disk',
     level,
-    detail: `${formatBytes(free)} free under artifacts/`,
-    ...(level === 'ok' ? {} : { fix: `free space (overlays and images need ${formatBytes(thresholds.warnFreeBytes)} or more), e.g. nix-collect-garbage -d and delete old artifacts/vms` }),
+    detail: `${formatBytes(free)} free under ${ARTIFACTS_DIR}/`,
+    ...(level === 'ok' ? {} : { fix: `free space (overlays and images need ${formatBytes(thresholds.warnFreeBytes)} or more), e.g. nix-collect-garbage -d and delete old ${VMS_DIR}` }),
   });
   return checks;
 }

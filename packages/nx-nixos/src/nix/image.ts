@@ -11,11 +11,10 @@ import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
 import { assertNixForFlake, checkSystemFeatures, MissingSystemFeaturesError, nixSettings } from './requirements';
 import { probeNix } from './version';
+import { buildLogFile, imageManifestFile, imageOutLink, inWorkspace, profileFile } from '../layout';
 
-export const imageDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'images', profile);
-export const manifestPath = (workspaceRoot: string, profile: string) => join(imageDir(workspaceRoot, profile), 'manifest.json');
-export const outLinkPath = (workspaceRoot: string, profile: string) => join(imageDir(workspaceRoot, profile), 'result');
-export const buildLogPath = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'logs', profile, 'build-image.log');
+export const manifestPath = (workspaceRoot: string, profile: string) => inWorkspace(workspaceRoot, imageManifestFile(profile));
+export const outLinkPath = (workspaceRoot: string, profile: string) => inWorkspace(workspaceRoot, imageOutLink(profile));
 
 const storePath = z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, 'must be a /nix/store path');
 /** A file of the image: QEMU reads it, so it must not lead out of the store path. */
@@ -24,7 +23,7 @@ const fileInside = z
   .min(1)
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside storePath (no leading "/", no "..")');
 
-/** artifacts/images/<profile>/manifest.json: a small, portable record of a built image (no workspace paths). */
+/** The image manifest (layout.ts): a small, portable record of a built image (no workspace paths). */
 export const imageManifestSchema = z
   .object({
     manifestVersion: z.literal(1),
@@ -45,7 +44,7 @@ export type ImageManifest = z.infer<typeof imageManifestSchema>;
 
 export class ManifestMissingError extends Error {
   constructor(profile: string) {
-    super(`No image for profile "${profile}": artifacts/images/${profile}/manifest.json does not exist. Build it first: npx nx run ${profile}:build-image`);
+    super(`No image for profile "${profile}": ${imageManifestFile(profile)} does not exist. Build it first: npx nx run ${profile}:build-image`);
     this.name = 'ManifestMissingError';
   }
 }
@@ -57,12 +56,12 @@ export function readImageManifest(workspaceRoot: string, profile: string): Image
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`artifacts/images/${profile}/manifest.json is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`, { cause: e });
+    throw new Error(`${imageManifestFile(profile)} is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`, { cause: e });
   }
   const result = imageManifestSchema.safeParse(raw);
   if (!result.success)
     throw new Error(
-      `artifacts/images/${profile}/manifest.json is invalid: ${result.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}. Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`,
+      `${imageManifestFile(profile)} is invalid: ${result.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}. Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`,
     );
   return result.data;
 }
@@ -91,7 +90,6 @@ export function imageFileProblems(manifest: Pick<ImageManifest, 'storePath' | 'i
   });
 }
 
-const manifestFile = (profile: string) => `artifacts/images/${profile}/manifest.json`;
 const rebuildHint = (profile: string) => `Rebuild the image: npx nx run ${profile}:build-image --skip-nx-cache`;
 
 /** The image fields of the manifest that differ from profile.json (edited since the image was built). */
@@ -120,12 +118,12 @@ async function isOutputOf(path: string, drvPath: string): Promise<boolean | unde
 }
 
 /** The manifest is this profile's and describes the image profile.json asks for now. */
-export function assertManifestIsCurrent(manifest: ImageManifest, profile: Profile, profileDir = `profiles/${profile.name}`): void {
+export function assertManifestIsCurrent(manifest: ImageManifest, profile: Profile, profileDir: string): void {
   if (manifest.profile !== profile.name)
-    throw new Error(`${manifestFile(profile.name)} describes the image of profile "${manifest.profile}", not "${profile.name}". ${rebuildHint(profile.name)}`);
+    throw new Error(`${imageManifestFile(profile.name)} describes the image of profile "${manifest.profile}", not "${profile.name}". ${rebuildHint(profile.name)}`);
   const outdated = outdatedImageFields(manifest, profile);
   if (outdated.length)
-    throw new Error(`The image of ${profile.name} is out of date: ${profileDir}/profile.json changed since it was built (${outdated.join('; ')}). ${rebuildHint(profile.name)}`);
+    throw new Error(`The image of ${profile.name} is out of date: ${profileFile(profileDir)} changed since it was built (${outdated.join('; ')}). ${rebuildHint(profile.name)}`);
 }
 
 /**
@@ -134,7 +132,7 @@ export function assertManifestIsCurrent(manifest: ImageManifest, profile: Profil
  * that store path.
  */
 export async function verifyManifestInStore(manifest: ImageManifest): Promise<void> {
-  const file = manifestFile(manifest.profile);
+  const file = imageManifestFile(manifest.profile);
   const built = await isOutputOf(manifest.storePath, manifest.drvPath);
   if (built !== true)
     throw new Error(
@@ -156,8 +154,8 @@ export interface ImageBuildOptions {
   progress?: ProgressOutput;
   /** Where warnings go; console.warn by default. */
   warn?: (message: string) => void;
-  /** Workspace-relative folder of the profile; default profiles/<name>. */
-  profileDir?: string;
+  /** Workspace-relative folder of the profile (its project root, under the plugin option profilesDir). */
+  profileDir: string;
   /** Binary caches to substitute from and remote builders. */
   sharing?: NixSharingOptions;
   /** Opt-in: sign and copy the image to this binary cache after a successful build. */
@@ -184,7 +182,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
     outLink: outLinkPath(workspaceRoot, profile.name),
     offline: options.offline,
     extraArgs: buildArgs(options),
-    logFile: buildLogPath(workspaceRoot, profile.name),
+    logFile: inWorkspace(workspaceRoot, buildLogFile(profile.name)),
     verbose: options.verbose,
     progress: options.progress,
   });
@@ -198,7 +196,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
   if (problems.length)
     throw new Error(
       `The build of ${installable} succeeded but its output does not hold the image: ${problems.join('; ')}. ` +
-        `Fix "image" in ${options.profileDir ?? `profiles/${profile.name}`}/profile.json to name files the build produces.`,
+        `Fix "image" in ${profileFile(options.profileDir)} to name files the build produces.`,
     );
   const manifest: ImageManifest = {
     manifestVersion: 1,
@@ -230,7 +228,7 @@ export async function assertBuildableHere(options: Pick<ImageBuildOptions, 'work
   const check = checkSystemFeatures(required, profile.system, await nixSettings(options.sharing), options.sharing);
   if (!check.ok)
     throw new MissingSystemFeaturesError(
-      `The image of profile "${profile.name}" (image.requiredSystemFeatures in ${options.profileDir ?? `profiles/${profile.name}`}/profile.json)`,
+      `The image of profile "${profile.name}" (image.requiredSystemFeatures in ${profileFile(options.profileDir)})`,
       required,
       check,
     );
@@ -238,9 +236,9 @@ export async function assertBuildableHere(options: Pick<ImageBuildOptions, 'work
 
 /** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */
 function warnAboutUntrackedFiles(options: ImageBuildOptions): void {
-  const { workspaceRoot, profile } = options;
+  const { workspaceRoot } = options;
   if ((options.flakeRef ?? '.') !== '.' || !isGitRepository(workspaceRoot)) return;
-  const untracked = untrackedFiles(workspaceRoot, [options.profileDir ?? `profiles/${profile.name}`, 'flake.nix', 'flake.lock']);
+  const untracked = untrackedFiles(workspaceRoot, [options.profileDir, 'flake.nix', 'flake.lock']);
   if (untracked.length)
     (options.warn ?? console.warn)(
       `warning: Git does not track ${untracked.join(', ')}, so the flake does not see ${untracked.length === 1 ? 'it' : 'them'}. Run: git add ${untracked.join(' ')}`,

@@ -9,14 +9,14 @@ import { requiredSystemFeatures } from './eval';
 import { pushToCache, sharingArgs, type NixSharingOptions } from './copy';
 import { ensureImage } from './image';
 import { assertNixForFlake } from './requirements';
+import { inWorkspace, testReportDir } from '../layout';
 import type { ProgressOutput } from './progress-render';
 
-export const absoluteTestReportDir = (workspaceRoot: string, profile: string) => join(workspaceRoot, 'artifacts', 'tests', profile);
 export const UP_TO_DATE = 'up to date (derivation unchanged)';
 
 /** What to test: a profile (its `tests`), or the checks of a Nix module project. */
 export type VmTestSubject =
-  | { kind: 'profile'; profile: Profile; profileDir?: string; /** Make the profile's image available first. */ withImage?: boolean }
+  | { kind: 'profile'; profile: Profile; /** Its project root. */ profileDir: string; /** Make the profile's image available first. */ withImage?: boolean }
   | { kind: 'checks'; project: string; system: string; checks: string[] };
 
 export interface VmTestOptions {
@@ -48,7 +48,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
   const name = subject.kind === 'profile' ? subject.profile.name : subject.project;
   const system = subject.kind === 'profile' ? subject.profile.system : subject.system;
   const tests = subject.kind === 'profile' ? subject.profile.tests : subject.checks;
-  const dir = absoluteTestReportDir(workspaceRoot, name);
+  const dir = inWorkspace(workspaceRoot, testReportDir(name));
   await assertNixForFlake(workspaceRoot, flakeRef);
   mkdirSync(dir, { recursive: true });
 

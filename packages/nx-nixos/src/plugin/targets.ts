@@ -2,6 +2,7 @@ import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hygiene/scope';
 import { LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
+import { imageManifestFile, testReportDir } from '../layout';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
 /**
@@ -12,8 +13,6 @@ const TASK = { continuous: false } as const;
 /** Runtime input: a change of Nix version invalidates cached builds. Never fails, so hashing never does. */
 const NIX_VERSION_INPUT = { runtime: 'nix --version 2>/dev/null || echo nix-missing' };
 
-export const imageManifestPath = (profile: string) => `artifacts/images/${profile}/manifest.json`;
-export const relativeTestReportDir = (profile: string) => `artifacts/tests/${profile}`;
 
 /** `closure`: the files the profile's evaluation can read, from the static Nix import graph (nix-inputs.ts). */
 function nixInputs(options: ResolvedPluginOptions, closure: string[] = []) {
@@ -57,9 +56,9 @@ function buildImageTarget(profile: Profile, options: ResolvedPluginOptions, clos
     options: { flakeRef: options.flakeRef, ...options.sharing },
     cache: true,
     inputs: nixInputs(options, closure),
-    outputs: [`{workspaceRoot}/${imageManifestPath(profile.name)}`],
+    outputs: [`{workspaceRoot}/${imageManifestFile(profile.name)}`],
     metadata: {
-      description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestPath(profile.name)}.`,
+      description: `Build the ${profile.name} image (${attr}) with Nix; writes ${imageManifestFile(profile.name)}.`,
       technologies: ['nix'],
       help: { command: 'npx nx-nixos help build-image', example: { options: { offline: true } } },
     },
@@ -74,9 +73,9 @@ function vmTestTarget(profile: Profile, options: ResolvedPluginOptions, closure:
     ...(options.vmTestDependsOnImage ? { dependsOn: [options.buildImageTargetName] } : {}),
     cache: true,
     inputs: nixInputs(options, closure),
-    outputs: [`{workspaceRoot}/${relativeTestReportDir(profile.name)}`],
+    outputs: [`{workspaceRoot}/${testReportDir(profile.name)}`],
     metadata: {
-      description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${relativeTestReportDir(profile.name)}.`,
+      description: `Run the NixOS VM tests of ${profile.name} (${profile.tests.map((t) => `checks.${profile.system}.${t}`).join(', ') || 'none declared'}); JUnit report in ${testReportDir(profile.name)}.`,
       technologies: ['nix'],
       help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
     },
@@ -202,9 +201,9 @@ function moduleVmTestTarget(root: string, name: string, options: ResolvedPluginO
     options: { flakeRef: options.flakeRef, ...options.sharing, checks: [check] },
     cache: true,
     inputs: nixInputs(options, testClosure),
-    outputs: [`{workspaceRoot}/${relativeTestReportDir(name)}`],
+    outputs: [`{workspaceRoot}/${testReportDir(name)}`],
     metadata: {
-      description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${relativeTestReportDir(name)}.`,
+      description: `Run the NixOS VM test of ${root} (checks.<system>.${check}, from ${root}/test.nix); JUnit report in ${testReportDir(name)}.`,
       technologies: ['nix'],
       help: { command: 'npx nx-nixos help vm-test', example: { options: { offline: true } } },
     },

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
+import { instanceDir, inWorkspace, VMS_DIR } from '../layout';
 import { fitsUnixSocket, qemuOptValue } from './argv';
 import { findProcesses, isLiveProcess, processArgs, processStat } from './proc';
 
 export { isLiveProcess } from './proc';
 
 /** Instance folders live in the workspace (ignored by Git), one per profile and instance name. */
-export const vmsDir = (workspaceRoot: string) => join(workspaceRoot, 'artifacts', 'vms');
+export const vmsDir = (workspaceRoot: string) => inWorkspace(workspaceRoot, VMS_DIR);
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
 export const DEFAULT_INSTANCE = 'default';
 /** The -name of every QEMU this plugin starts begins with it. */
@@ -27,7 +28,7 @@ export interface InstancePaths {
 }
 
 export function instancePaths(workspaceRoot: string, profile: string, instance: string): InstancePaths {
-  const dir = join(vmsDir(workspaceRoot), profile, instance);
+  const dir = inWorkspace(workspaceRoot, instanceDir(profile, instance));
   let qmpSocket = join(dir, 'qmp.sock');
   // A deep workspace would exceed the unix socket limit: use a short, stable path outside it instead.
   if (!fitsUnixSocket(qmpSocket)) {

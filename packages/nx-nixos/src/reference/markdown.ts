@@ -1,5 +1,6 @@
 import { LAUNCH_SHARING_KEYS, SHARING_KEYS } from '../plugin/options';
 import { profileJsonSchema } from '../profile/schema';
+import { PROFILE_SCHEMA_PATH } from '../layout';
 import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
 
 const GENERATED = (source: string) =>
@@ -164,7 +165,7 @@ export function profileReference(): string {
     '`profiles/<name>/profile.json` describes one NixOS profile. It is the single source of truth:',
     'the Nx plugin reads it (no Nix needed) and `flake.nix` reads it with `builtins.fromJSON`.',
     'Editors validate it through its JSON Schema,',
-    '[packages/nx-nixos/schemas/profile.schema.json](../../packages/nx-nixos/schemas/profile.schema.json),',
+    `[${PROFILE_SCHEMA_PATH}](../../${PROFILE_SCHEMA_PATH}),`,
     'named by the `$schema` field. A file that does not match fails the project graph with the file,',
     'the JSON path and the reason.',
     '',

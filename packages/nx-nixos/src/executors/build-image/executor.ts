@@ -4,6 +4,7 @@ import { sharingFromOptions, type SharingExecutorOptions } from '../../nix/copy'
 import { buildImage } from '../../nix/image';
 import { formatBytes } from '../../nix/progress-render';
 import { UP_TO_DATE } from '../../nix/vm-test';
+import { imageManifestFile } from '../../layout';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
 export interface BuildImageOptions extends SharingExecutorOptions {
@@ -33,7 +34,7 @@ export default async function buildImageExecutor(options: BuildImageOptions, con
     if (upToDate) console.log(`${profile.name}: ${UP_TO_DATE}`);
     console.log(`${profile.name}: ${buildSummary(build.monitor)}; image ${formatBytes(manifest.sizeBytes)}`);
     console.log(`  ${manifest.storePath}`);
-    console.log(`  manifest: artifacts/images/${profile.name}/manifest.json`);
+    console.log(`  manifest: ${imageManifestFile(profile.name)}`);
     if (push?.ok) console.log(`  pushed to ${pushTarget?.to} in ${push.seconds.toFixed(1)}s`);
     return true;
   });

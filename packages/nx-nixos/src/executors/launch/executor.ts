@@ -3,7 +3,7 @@ import type { NixSharingOptions } from '../../nix/copy';
 import type { Profile } from '../../profile/schema';
 import type { SecretFile } from '../../qemu/argv';
 import type { RunningVm } from '../../qemu/launch';
-import { profileOf, reportErrors } from '../shared/profile';
+import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 import { watchForStop, type StopWatch } from '../shared/watch-for-stop';
 
 /** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
@@ -81,7 +81,7 @@ async function startProfileVm({ options, context, profile, stopWatch, graceSecon
   const { LaunchInterruptedError } = await import('../../qemu/start');
   const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
   const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
-  const image = await ensureImage({ workspaceRoot: context.root, profile, flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
+  const image = await ensureImage({ workspaceRoot: context.root, profile, profileDir: projectRootOf(context), flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
   if (image.how !== 'present') log(`Image ${image.how}: ${image.storePath}`);
   try {
     return await launchVm({

@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
 import { sharingFromOptions, type SharingExecutorOptions } from '../../nix/copy';
 import { runVmTests, type VmTestSubject } from '../../nix/vm-test';
+import { profileFile } from '../../layout';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 
 export interface VmTestExecutorOptions extends SharingExecutorOptions {
@@ -26,7 +27,7 @@ export default async function vmTestExecutor(options: VmTestExecutorOptions, con
       subject = { kind: 'checks', project: context.projectName ?? projectRootOf(context), system: options.system ?? 'x86_64-linux', checks: options.checks };
     } else {
       const profile = profileOf(context);
-      if (profile.tests.length === 0) console.warn(`${profile.name}: no VM tests declared ("tests" in profiles/${profile.name}/profile.json is empty).`);
+      if (profile.tests.length === 0) console.warn(`${profile.name}: no VM tests declared ("tests" in ${profileFile(projectRootOf(context))} is empty).`);
       subject = { kind: 'profile', profile, profileDir: projectRootOf(context), withImage: options.withImage };
     }
     const { cases, junitFile } = await runVmTests({

@@ -2,14 +2,15 @@ import { logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
 import { resolveOptions } from '../../plugin/options';
 import { assertReadableInside, assertWritableInside, GeneratorInputError } from '../inside';
 import { PLUGIN_NAME, pluginEntry } from '../plugin-config';
+import { ARTIFACTS_DIR, ARTIFACTS_README } from '../../layout';
 
 export interface InitGeneratorOptions {
   profilesDir?: string;
 }
 
-export const ARTIFACTS_IGNORE = ['/artifacts/*', '!/artifacts/README.md'];
+export const ARTIFACTS_IGNORE = [`/${ARTIFACTS_DIR}/*`, `!/${ARTIFACTS_README}`];
 
-const ARTIFACTS_README = `# artifacts/
+const README_TEXT = `# ${ARTIFACTS_DIR}/
 
 Build outputs that must never be committed: images, logs, test reports and VM instances written by
 the @rave/nx-nixos targets. Only this README is tracked.
@@ -25,7 +26,7 @@ export default async function initGenerator(tree: Tree, options: InitGeneratorOp
   } catch (e) {
     throw new GeneratorInputError(`--profilesDir: ${(e as Error).message.replace(/^nx\.json: option "profilesDir" of plugin @rave\/nx-nixos is invalid: /, '')}`);
   }
-  for (const file of ['.gitignore', 'artifacts/README.md']) assertWritableInside(tree, file, 'The file');
+  for (const file of ['.gitignore', ARTIFACTS_README]) assertWritableInside(tree, file, 'The file');
   if (tree.exists('.gitignore')) assertReadableInside(tree, '.gitignore', 'The file');
   if (!pluginEntry(tree)) {
     updateNxJson(tree, { ...nxJson, plugins: [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: pluginOptions }] });
@@ -37,7 +38,7 @@ export default async function initGenerator(tree: Tree, options: InitGeneratorOp
     const prefix = gitignore === '' || gitignore.endsWith('\n') ? gitignore : `${gitignore}\n`;
     tree.write('.gitignore', `${prefix}${prefix ? '\n' : ''}# VM images, logs and test reports (written by @rave/nx-nixos)\n${missing.join('\n')}\n`);
   }
-  if (!tree.exists('artifacts/README.md')) tree.write('artifacts/README.md', ARTIFACTS_README);
+  if (!tree.exists(ARTIFACTS_README)) tree.write(ARTIFACTS_README, README_TEXT);
 
   return () => {
     logger.info(

@@ -1,4 +1,4 @@
-import { getProjects, joinPathFragments, logger, type Tree } from '@nx/devkit';
+import { getProjects, logger, type Tree } from '@nx/devkit';
 import { globBase } from '../../glob/glob';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
@@ -6,6 +6,7 @@ import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-modules';
 import type { ResolvedPluginOptions } from '../../plugin/options';
 import { assertReadableInside, assertWritableInside, GeneratorInputError, treeFiles } from '../inside';
 import { pluginOptions } from '../plugin-config';
+import { INSTALLED_PROFILE_SCHEMA_PATH, PROFILE_SCHEMA_PATH, profileDir } from '../../layout';
 
 export interface ProfileGeneratorOptions {
   name: string;
@@ -13,8 +14,6 @@ export interface ProfileGeneratorOptions {
   description?: string;
 }
 
-const SCHEMA_FROM_WORKSPACE = 'packages/nx-nixos/schemas/profile.schema.json';
-const SCHEMA_FROM_PACKAGE = 'node_modules/@rave/nx-nixos/schemas/profile.schema.json';
 
 /** A NixOS module that changes nothing yet: the place for this profile's own settings. */
 const EMPTY_PROFILE_MODULE = (name: string) => `# NixOS module of the "${name}" profile: settings that only this profile has.
@@ -60,14 +59,14 @@ export function validateProfileName(tree: Tree, name: string, taken: ReadonlyMap
 }
 
 function schemaPath(tree: Tree, folder: string): string {
-  const target = tree.exists(SCHEMA_FROM_WORKSPACE) ? SCHEMA_FROM_WORKSPACE : SCHEMA_FROM_PACKAGE;
+  const target = tree.exists(PROFILE_SCHEMA_PATH) ? PROFILE_SCHEMA_PATH : INSTALLED_PROFILE_SCHEMA_PATH;
   const depth = folder.split('/').filter(Boolean).length;
   return `${'../'.repeat(depth)}${target}`;
 }
 
 export default async function profileGenerator(tree: Tree, options: ProfileGeneratorOptions) {
   const plugin = pluginOptions(tree);
-  const folder = joinPathFragments(plugin.profilesDir, options.name);
+  const folder = profileDir(plugin.profilesDir, options.name);
   validateProfileName(tree, options.name, takenProjectNames(tree, plugin), folder);
   assertWritableInside(tree, folder, 'The new profile');
 
@@ -76,7 +75,7 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
     // A profile name, never a path: --from ../../elsewhere would copy a folder from outside the workspace.
     if (!NAME_PATTERN.test(options.from))
       refuse(`--from "${options.from}": not a profile name. Name a profile of ${plugin.profilesDir}/, e.g. --from development.`);
-    const source = joinPathFragments(plugin.profilesDir, options.from);
+    const source = profileDir(plugin.profilesDir, options.from);
     const file = `${source}/profile.json`;
     if (!tree.exists(file)) refuse(`--from "${options.from}": ${file} does not exist.`);
     assertReadableInside(tree, file, `--from "${options.from}":`);
