@@ -12,6 +12,7 @@
  * Images sleep IMAGE_SECONDS and tests TEST_SECONDS, to stand for real work.
  * Run: node -r @swc-node/register tools/bench/affected-vm-test.ts [repeats] [imageSeconds] [testSeconds]
  */
+import { stripAnsi } from '../../packages/nx-nixos/src/nix/command';
 import { nixEvalJson } from '../../packages/nx-nixos/src/nix/eval';
 import { createTestWorkspace, type TestWorkspace } from '../../packages/nx-nixos/src/testing/workspace';
 import { FEATURE_MODULES, moduleProject, vmTestLayoutFiles } from '../fixtures/vm-test-layout';
@@ -46,7 +47,7 @@ function edit(ws: TestWorkspace, module: string, version: string) {
 const drvPaths = (ws: TestWorkspace) => nixEvalJson<Record<string, string>>(ws.root, `.#checks.${SYSTEM}`, 'cs: builtins.mapAttrs (n: c: c.drvPath) cs', true);
 
 /** Tasks `nx` ran, from its static output ("> nx run p:t"). */
-const tasksOf = (output: string) => [...new Set([...output.matchAll(/nx run ([\w@/-]+:[\w-]+)/g)].map((m) => m[1]))].sort();
+const tasksOf = (output: string) => [...new Set([...stripAnsi(output).matchAll(/nx run ([\w@/-]+:[\w-]+)/g)].map((m) => m[1]))].sort();
 
 async function main() {
   const now = workspace({ featureModules: FEATURE_MODULES });
