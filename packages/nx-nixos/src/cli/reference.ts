@@ -2,23 +2,33 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../fs/atomic';
+import { docsCheckOptionsSchema } from '../checks/docs/options';
+import { hygieneOptionsSchema } from '../checks/hygiene/options';
+import { executorSchemaText } from '../reference/executor-schema';
 import { REFERENCE_FILES } from '../reference/markdown';
 import { profileSchemaText, PROFILE_SCHEMA_PATH } from './schema';
 import type { CliCommand } from './main';
 
+/** Where the executors' schema.json files are, relative to the workspace root. */
+const EXECUTORS_DIR = 'packages/nx-nixos/src/executors';
+
 /** Everything generated from the schemas, keyed by workspace-relative path. */
 export function generatedFiles(): Record<string, string> {
-  const files: Record<string, string> = { [PROFILE_SCHEMA_PATH]: profileSchemaText() };
+  const files: Record<string, string> = {
+    [PROFILE_SCHEMA_PATH]: profileSchemaText(),
+    [`${EXECUTORS_DIR}/hygiene/schema.json`]: executorSchemaText(hygieneOptionsSchema),
+    [`${EXECUTORS_DIR}/docs-check/schema.json`]: executorSchemaText(docsCheckOptionsSchema),
+  };
   for (const [path, render] of Object.entries(REFERENCE_FILES)) files[path] = render();
   return files;
 }
 
 export const command: CliCommand = {
-  summary: 'Regenerate the reference docs and the profile JSON Schema (or --check that they are current).',
+  summary: 'Regenerate the reference docs and the JSON Schemas (or --check that they are current).',
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, root: { type: 'string' }, help: { type: 'boolean' } } });
     if (values.help) {
-      console.log('Usage: nx-nixos reference [--check] [--root DIR]\n\nWrites docs/reference/executors.md, docs/reference/profile-json.md and the profile JSON Schema;\nwith --check only reports the files that differ (exit 1).');
+      console.log('Usage: nx-nixos reference [--check] [--root DIR]\n\nWrites the reference docs, the profile JSON Schema and the schema.json of the executors whose options are zod schemas;\nwith --check only reports the files that differ (exit 1).');
       return 0;
     }
     const root = values.root ?? process.cwd();

@@ -1,23 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
-import type { Severity } from '../../report/finding';
-import type { RetiredCommandOption } from '../../checks/docs/retired';
-import type { ReportFormat } from '../../report/format';
+import type { DocsCheckOptions } from '../../checks/docs/options';
 import { reportErrors } from '../shared/profile';
 
-export interface DocsCheckOptions {
-  docsDir?: string;
-  format?: ReportFormat;
-  fix?: boolean;
-  allowlist?: string;
-  failLevel?: Severity;
-  readmes?: boolean;
-  exclude?: string[];
-  moved?: Record<string, string>;
-  stubMaxWords?: number;
-  retiredCommands?: RetiredCommandOption[];
-  disabledRules?: string[];
-  graph?: boolean;
-}
+export type { DocsCheckOptions };
 
 export default async function docsCheckExecutor(options: DocsCheckOptions, context: ExecutorContext) {
   return reportErrors('docs-check', async () => {

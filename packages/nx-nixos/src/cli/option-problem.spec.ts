@@ -1,11 +1,9 @@
-import { readExecutors } from '../reference/schemas';
-import { schemaProblem, type SchemaNode } from './schema-validate';
+import { docsCheckOptionsSchema } from '../checks/docs/options';
+import { optionProblem } from './option-problem';
 
-const docsCheck = readExecutors().find((e) => e.name === 'docs-check')!.schema as SchemaNode;
-
-describe('schemaProblem (the schema.json subset of the executors)', () => {
+describe('optionProblem', () => {
   it('accepts options that fit', () => {
-    expect(schemaProblem(docsCheck, { format: 'json', moved: { 'a.md': 'b.md' }, retiredCommands: [{ pattern: 'a', replacement: 'b' }] }, 'docsCheck')).toBeUndefined();
+    expect(optionProblem(docsCheckOptionsSchema, { format: 'json', moved: { 'a.md': 'b.md' }, retiredCommands: [{ pattern: 'a', replacement: 'b' }] }, 'docsCheck')).toBeUndefined();
   });
 
   it.each([
@@ -14,8 +12,9 @@ describe('schemaProblem (the schema.json subset of the executors)', () => {
     [{ exclude: 'a' }, 'docsCheck.exclude', 'expected a list, got "a"'],
     [{ moved: { 'a.md': 3 } }, 'docsCheck.moved.a.md', 'expected a string, got 3'],
     [{ retiredCommands: [{ pattern: 'a' }] }, 'docsCheck.retiredCommands[0]', '"replacement" is missing'],
+    [{ retiredCommands: [{ pattern: 'a', replacement: 'b', fix: 1 }] }, 'docsCheck.retiredCommands[0].fix', 'unknown option'],
     [{ stubMaxWord: 3 }, 'docsCheck.stubMaxWord', expect.stringMatching(/^unknown option \(known: docsDir, format, /)],
   ])('names the wrong part of %j and why', (value, path, reason) => {
-    expect(schemaProblem(docsCheck, value, 'docsCheck')).toEqual({ path, reason });
+    expect(optionProblem(docsCheckOptionsSchema, value, 'docsCheck')).toEqual({ path, reason });
   });
 });
