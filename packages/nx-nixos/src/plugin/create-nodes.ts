@@ -40,6 +40,8 @@ interface Inference {
   nixIndex: NixImportIndex;
   /** Module folder -> its project name. */
   moduleRoots: Map<string, string>;
+  /** The module folder of a .nix file of the workspace, computed once per file. */
+  moduleRootOf(file: string): string | undefined;
   /** The folders of feature modules other than `own`, which an evaluation of `own` does not read. */
   othersThan(own: readonly string[]): string[];
   /** Records who owns a project name; returns the earlier owner, to report a clash (which Nx cannot merge) at the file that causes it. */
@@ -58,7 +60,7 @@ function docsNodes(inference: Inference, file: string): NodesResult {
 function moduleNodes(inference: Inference, files: readonly string[], results: NodesResult[], errors: NodesError[]): void {
   const { options, moduleRoots } = inference;
   for (const file of files) {
-    const moduleRoot = nixModuleRoot(file, options);
+    const moduleRoot = inference.moduleRootOf(file);
     if (!moduleRoot || moduleRoots.has(moduleRoot)) continue;
     const name = nixModuleProjectName(moduleRoot, options);
     moduleRoots.set(moduleRoot, name);
@@ -159,9 +161,8 @@ export async function createNodesForFiles(
   const kinds = filesByKind(files, options);
   const knownFiles = new Set(files);
   const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles });
-  const featureRoots = [...new Set(files.flatMap((f) => (f.endsWith('.nix') ? [nixModuleRoot(f, options) ?? ''] : [])))].filter(
-    (root) => root && featureOfModuleRoot(options, root) !== undefined,
-  );
+  const moduleRootOf = new Map(files.flatMap((f) => (f.endsWith('.nix') ? [[f, nixModuleRoot(f, options)] as const] : [])));
+  const featureRoots = [...new Set(moduleRootOf.values())].filter((root): root is string => root !== undefined && featureOfModuleRoot(options, root) !== undefined);
   nixIndex.featureModuleRoots = featureRoots;
   const owners = new Map<string, string>();
   const inference: Inference = {
@@ -169,6 +170,7 @@ export async function createNodesForFiles(
     knownFiles,
     nixIndex,
     moduleRoots: new Map(),
+    moduleRootOf: (file) => moduleRootOf.get(file),
     othersThan: (own) => featureRoots.filter((r) => !own.includes(r)),
     claim: (name, owner) => {
       const other = owners.get(name);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DependencyType, type CreateDependenciesContext } from '@nx/devkit';
 import { buildImportGraph, diskView, importClosure } from '../nix/imports';
-import { runWithinBudget } from '../checks/docs/within-budget';
+import { runWithinBudget } from '../testing/within-budget';
 import { glob } from '../glob/glob';
 import { nixDependencies } from './nix-dependencies';
 import { NixImportIndex } from './nix-index';

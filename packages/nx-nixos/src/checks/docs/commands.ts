@@ -229,27 +229,11 @@ export function checkCommands(ctx: DocsContext, file: string): DocsFinding[] {
         else others.add(problem.message);
       }
       const more = others.size;
-      for (const problem of problems.values()) {
-        findings.push({
-          rule: 'docs/stale-command',
-          severity: 'error',
-          file,
-          line,
-          subject: command.text,
-          message: `\`${quote(command.text)}\`: ${problem.message}.`,
-          fix: problem.fix,
-        });
-      }
+      const stale = (message: string, fix: string) =>
+        findings.push({ rule: 'docs/stale-command', severity: 'error', file, line, subject: command.text, message: `\`${quote(command.text)}\`: ${message}`, fix });
+      for (const problem of problems.values()) stale(`${problem.message}.`, problem.fix);
       if (more) {
-        findings.push({
-          rule: 'docs/stale-command',
-          severity: 'error',
-          file,
-          line,
-          subject: command.text,
-          message: `\`${quote(command.text)}\`: ${more} more project or target names that are not in the project graph.`,
-          fix: 'Check the command against npx nx show projects.',
-        });
+        stale(`${more} more project or target names that are not in the project graph.`, 'Check the command against npx nx show projects.');
       }
     }
   }

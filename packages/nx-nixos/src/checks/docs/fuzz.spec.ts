@@ -1,5 +1,5 @@
 import { ADVERSARIAL_PAGES, checkPage } from './fuzz-pages';
-import { runWithinBudget } from './within-budget';
+import { runWithinBudget } from '../../testing/within-budget';
 
 // Complexity, not speed: each page is about 1 MB and built against one scanner. Linear work finishes in
 // seconds; quadratic work on 1 MB takes minutes or overflows the stack. Each runs in a worker that is

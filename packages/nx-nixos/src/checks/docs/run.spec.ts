@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { applyEdits } from './fix';
 import { runDocsCheck } from './run';
-import { runWithinBudget } from './within-budget';
+import { captureConsole } from '../../testing/console-capture';
+import { runWithinBudget } from '../../testing/within-budget';
 
 const FIXTURES = join(__dirname, '../../../test/fixtures/docs');
 const GRAPH = { development: ['build-image', 'launch'], production: ['build-image', 'launch'], demo: ['launch'], repo: ['hygiene'], docs: ['docs-check'] };
@@ -114,32 +115,27 @@ describe('runDocsCheck output contract', () => {
 });
 
 describe('nx-nixos docs-check (CLI)', () => {
-  let out: string;
-  let err: string;
+  let printed: { out: string; err: string };
   beforeEach(() => {
-    out = '';
-    err = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-    jest.spyOn(console, 'error').mockImplementation((...args) => void (err += `${args.join(' ')}\n`));
-    jest.spyOn(console, 'log').mockImplementation((...args) => void (out += `${args.join(' ')}\n`));
+    printed = captureConsole();
   });
   afterEach(() => jest.restoreAllMocks());
 
   it('checks a folder outside any Nx workspace: findings exit 1, the command rule is skipped with a note', async () => {
     const root = copyFixture('links');
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--format', 'json'])).toBe(1);
-    expect(JSON.parse(out).findings).toHaveLength(7);
-    expect(err).toContain('has no nx.json: docs/stale-command is skipped');
+    expect(JSON.parse(printed.out).findings).toHaveLength(7);
+    expect(printed.err).toContain('has no nx.json: docs/stale-command is skipped');
   });
 
   it('exits 0 when clean and 2 on bad usage', async () => {
     const root = copyFixture('structure');
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--disable', 'docs/orphan', '--disable', 'docs/outside-divio'])).toBe(0);
-    expect(out).toBe('No findings.\n');
+    expect(printed.out).toBe('No findings.\n');
     expect(await main(['docs-check', join(root, 'docs'), '--format', 'xml'])).toBe(2);
-    expect(err).toContain('--format xml: expected one of text, json, sarif, github.');
+    expect(printed.err).toContain('--format xml: expected one of text, json, sarif, github.');
     expect(await main(['docs-check', join(root, 'nope')])).toBe(2);
-    expect(err).toContain('is not a folder');
+    expect(printed.err).toContain('is not a folder');
   });
 
   it('applies the docsCheck options of nx.json, flags over them, and rejects a wrong one naming it', async () => {
@@ -149,18 +145,18 @@ describe('nx-nixos docs-check (CLI)', () => {
     nx.plugins[0].options.docsCheck.format = 'json';
     writeFileSync(nxJson, JSON.stringify(nx));
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(1);
-    expect(JSON.parse(out).findings.filter((f: { rule: string }) => f.rule === 'docs/retired-command')).toHaveLength(7);
-    out = '';
+    expect(JSON.parse(printed.out).findings.filter((f: { rule: string }) => f.rule === 'docs/retired-command')).toHaveLength(7);
+    printed.out = '';
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph', '--format', 'github'])).toBe(1);
-    expect(out).toMatch(/^::error file=docs\/how-to\/commands\.md,line=41,title=docs\/retired-command::/m);
+    expect(printed.out).toMatch(/^::error file=docs\/how-to\/commands\.md,line=41,title=docs\/retired-command::/m);
     nx.plugins[0].options.docsCheck.retiredCommands[0].pattern = '(';
     writeFileSync(nxJson, JSON.stringify(nx));
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
-    expect(err).toContain('option "docsCheck.retiredCommands[0].pattern" of plugin @rave/nx-nixos is invalid: not an RE2 regular expression');
+    expect(printed.err).toContain('option "docsCheck.retiredCommands[0].pattern" of plugin @rave/nx-nixos is invalid: not an RE2 regular expression');
     nx.plugins[0].options.docsCheck.retiredCommands[0] = { pattern: 'a' };
     writeFileSync(nxJson, JSON.stringify(nx));
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
-    expect(err).toContain(`${nxJson}: option "docsCheck.retiredCommands[0]" of plugin @rave/nx-nixos is invalid: "replacement" is missing.`);
+    expect(printed.err).toContain(`${nxJson}: option "docsCheck.retiredCommands[0]" of plugin @rave/nx-nixos is invalid: "replacement" is missing.`);
   });
 });
 
@@ -175,14 +171,9 @@ function outsideFile(): string {
 const leaks = (text: string) => text.includes('s3cr3t') || text.includes('wJalrXUtnFEMI') || text.includes('root:');
 
 describe('docs-check reads only regular files inside the tree', () => {
-  let out: string;
-  let err: string;
+  let printed: { out: string; err: string };
   beforeEach(() => {
-    out = '';
-    err = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-    jest.spyOn(console, 'error').mockImplementation((...args) => void (err += `${args.join(' ')}\n`));
-    jest.spyOn(console, 'log').mockImplementation((...args) => void (out += `${args.join(' ')}\n`));
+    printed = captureConsole();
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -194,9 +185,9 @@ describe('docs-check reads only regular files inside the tree', () => {
     const root = copyFixture('slugs');
     const allowlist = make(root);
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph', '--allowlist', allowlist])).toBe(2);
-    expect(err).toMatch(reason);
-    expect(err).toContain(`${allowlist}: cannot read the allowlist`);
-    expect(leaks(out + err)).toBe(false);
+    expect(printed.err).toMatch(reason);
+    expect(printed.err).toContain(`${allowlist}: cannot read the allowlist`);
+    expect(leaks(printed.out + printed.err)).toBe(false);
   });
 
   // In a worker stopped at a budget: reading a FIFO blocks for ever and /dev/zero never ends.
@@ -249,7 +240,7 @@ describe('docs-check reads only regular files inside the tree', () => {
     symlinkSync(elsewhere, join(root, 'linked-docs'));
     await expect(runDocsCheck({ root, docsDir: 'linked-docs' })).rejects.toThrow(/docs folder "linked-docs" leads outside the repository .*\(a symlink\)/);
     expect(await main(['docs-check', join(root, 'linked-docs'), '--root', root])).toBe(2);
-    expect(err).toContain('is outside the root');
+    expect(printed.err).toContain('is outside the root');
   });
 
   it('names the folder it cannot list and what to do, instead of a raw EACCES (--root /)', async () => {
@@ -263,8 +254,8 @@ describe('docs-check reads only regular files inside the tree', () => {
       return readdir(path, options as never);
     }) as typeof fs.readdirSync);
     expect(await main(['docs-check', join(root, 'docs'), '--root', root, '--no-graph'])).toBe(2);
-    expect(err).toContain(`cannot list the folder ${join(root, 'locked')} (EACCES) while reading the tree at ${root}`);
-    expect(err).toContain('pass --root to the repository the docs belong to');
+    expect(printed.err).toContain(`cannot list the folder ${join(root, 'locked')} (EACCES) while reading the tree at ${root}`);
+    expect(printed.err).toContain('pass --root to the repository the docs belong to');
   });
 });
 

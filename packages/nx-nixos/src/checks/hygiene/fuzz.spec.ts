@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { describeIfTools } from '../../testing/tools';
+import { runAllWithinBudget } from '../../testing/within-budget';
 
 /**
  * Fuzz-style complexity tests: every scanner gets generated adversarial inputs of about 1 MB and must
@@ -16,63 +16,26 @@ jest.setTimeout(10 * 60_000);
 
 interface Outcome {
   ms: number;
+  /** How many results the call gave (findings, lines, characters). */
   count: number;
   /** The error the function threw, "Class: message". */
   thrown?: string;
 }
 
+const resultCount = (result: unknown): number =>
+  Array.isArray(result) ? result.length : Array.isArray((result as { findings?: unknown })?.findings) ? (result as { findings: unknown[] }).findings.length : typeof result === 'string' ? result.length : 1;
+
 /**
- * Runs `exported(...args)` of a module of this folder in a worker, once per argument list, in turn;
- * resolves with the time and the number of results of each. Each call has BUDGET_MS: past it the
- * worker is stopped and the promise rejects, naming the call.
+ * Runs `exported(...args)` of a module of this folder once per argument list, in one worker, each call within
+ * BUDGET_MS (src/testing/within-budget.ts); rejects naming the call that ran over or killed the worker. A
+ * thrown error is an outcome: a clean refusal (a tool error that names the file) is an answer too.
  */
-function boundedAll(module: string, exported: string, argLists: unknown[][]): Promise<Outcome[]> {
-  const code = `
-const { workerData, parentPort } = require('node:worker_threads');
-require(workerData.register);
-const fn = require(workerData.module)[workerData.exported];
-workerData.argLists.forEach((args, i) => {
-  parentPort.postMessage({ start: i });
-  const started = performance.now();
-  try {
-    const result = fn(...args);
-    const count = Array.isArray(result) ? result.length : Array.isArray(result?.findings) ? result.findings.length : typeof result === 'string' ? result.length : 1;
-    parentPort.postMessage({ done: i, ms: performance.now() - started, count });
-  } catch (e) {
-    // A clean refusal (a tool error that names the file) is an answer too; the caller decides.
-    parentPort.postMessage({ done: i, ms: performance.now() - started, count: 0, thrown: e instanceof Error ? e.constructor.name + ': ' + e.message : String(e) });
-  }
-});
-`;
-  const worker = new Worker(code, {
-    eval: true,
-    workerData: { register: require.resolve('@swc-node/register'), module: join(__dirname, module), exported, argLists },
-    resourceLimits: { maxOldGenerationSizeMb: 2048, stackSizeMb: 4 },
-  });
-  const outcomes: Outcome[] = [];
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      void worker.terminate();
-      reject(error);
-    };
-    worker.on('message', (m: { start?: number; done?: number } & Outcome) => {
-      clearTimeout(timer);
-      if (m.start !== undefined) {
-        timer = setTimeout(() => fail(new Error(`${exported} (call ${m.start}) did not finish within ${BUDGET_MS} ms`)), BUDGET_MS);
-        return;
-      }
-      outcomes.push({ ms: m.ms, count: m.count, thrown: m.thrown });
-      if (outcomes.length === argLists.length) {
-        void worker.terminate();
-        resolve(outcomes);
-      }
-    });
-    worker.once('error', fail);
-    worker.once('exit', (code) => {
-      if (outcomes.length < argLists.length) fail(new Error(`${exported}: the worker exited (${code}) after ${outcomes.length} of ${argLists.length} calls`));
-    });
+async function boundedAll(module: string, exported: string, argLists: unknown[][]): Promise<Outcome[]> {
+  const results = await runAllWithinBudget(join(__dirname, module), exported, argLists, BUDGET_MS);
+  return results.map((r, i) => {
+    if (r.timedOut) throw new Error(`${exported} (call ${i}) did not finish within ${BUDGET_MS} ms`);
+    if (r.ms === undefined) throw new Error(`${exported} (call ${i}): ${r.error}`);
+    return { ms: r.ms, count: r.error ? 0 : resultCount(r.value), thrown: r.error?.split('\n')[0] };
   });
 }
 

@@ -1,37 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describeIfTools } from '../../testing/tools';
+import { makeGitRepo, QCOW2_HEADER } from '../../testing/git-repo';
 import { testEnv } from '../../testing/workspace';
 import { REPORT_FORMATS } from '../../report/format';
 import { describeFsError } from './fs-errors';
 import { runHygiene } from './run';
 
 const BIN = join(__dirname, '../../../bin/nx-nixos.js');
-const QCOW2 = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(504)]);
+const QCOW2 = QCOW2_HEADER;
 // Built at run time so that this file itself holds no token.
 const GITHUB_TOKEN = 'gh' + 'p_KwVJ7faC9qEwjky40UVsWmflzdE1F8ResqED';
 const AWS_KEY = 'AKIA' + 'Z7QW3RTY5UIO2PLK';
 const RANDOM = 'q7Vt' + 'R2xLm9PzW4kJ8sNc3YbH6dFa1GeU5oQi';
 
-function makeRepo(files: Record<string, string | Buffer> = {}) {
-  const root = mkdtempSync(join(tmpdir(), 'hygiene-safety-'));
-  const git = (...args: string[]) => {
-    const r = spawnSync('git', ['-C', root, ...args], { encoding: 'utf8', env: testEnv() });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const write = (path: string, content: string | Buffer) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  };
-  for (const [path, content] of Object.entries(files)) write(path, content);
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-qm', 'fixture', '--allow-empty');
-  return { root, git, write, cleanup: () => rmSync(root, { recursive: true, force: true }) };
-}
+const makeRepo = (files: Record<string, string | Buffer> = {}) => makeGitRepo(files, 'hygiene-safety-');
 
 const cli = (cwd: string, args: string[]) =>
   spawnSync(process.execPath, [BIN, 'hygiene', ...args], { cwd, encoding: 'utf8', env: testEnv(), timeout: 30_000 });

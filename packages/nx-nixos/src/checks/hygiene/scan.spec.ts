@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Ajv from 'ajv-draft-04';
 import { contentHash } from '../../report/finding';
 import { describeIfTools } from '../../testing/tools';
+import { makeGitRepo, QCOW2_HEADER } from '../../testing/git-repo';
 import { testEnv } from '../../testing/workspace';
 import { HYGIENE_RULE_IDS } from './rules';
 import { parseHygieneOptions } from './options';
@@ -13,26 +14,10 @@ import { scanRepository } from './scan';
 
 const BIN = join(__dirname, '../../../bin/nx-nixos.js');
 const FIXTURES = join(__dirname, '../../../test/fixtures/hygiene');
-const QCOW2 = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(504)]);
+const QCOW2 = QCOW2_HEADER;
 const POINTER = `version https://git-lfs.github.com/spec/v1\noid sha256:${'4d7a'.repeat(16)}\nsize 4096\n`;
 
-function makeRepo(files: Record<string, string | Buffer>) {
-  const root = mkdtempSync(join(tmpdir(), 'hygiene-scan-'));
-  const git = (...args: string[]) => {
-    const r = spawnSync('git', ['-C', root, ...args], { encoding: 'utf8', env: testEnv() });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const write = (path: string, content: string | Buffer) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  };
-  for (const [path, content] of Object.entries(files)) write(path, content);
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-qm', 'fixture');
-  return { root, git, write, cleanup: () => rmSync(root, { recursive: true, force: true }) };
-}
+const makeRepo = (files: Record<string, string | Buffer>) => makeGitRepo(files, 'hygiene-scan-');
 
 const cli = (cwd: string, args: string[]) => spawnSync(process.execPath, [BIN, 'hygiene', ...args], { cwd, encoding: 'utf8', env: testEnv() });
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles } from '../../../../../tools/fixtures/vm-fixture';
 import { finished, processesWhere, qemusUnder, waitFor } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
@@ -9,7 +9,7 @@ import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_R
 jest.setTimeout(300_000);
 
 const HOST_PORT = 25080 + (process.pid % 500);
-const COPY = '$bb mkdir $out; $bb cp ${./vm/vmlinuz} $out/vmlinuz; $bb cp ${./vm/initrd.cpio} $out/initrd.cpio';
+const COPY = FIXTURE_IMAGE_SCRIPT;
 
 /** The image's manifest and GC root must be exactly what the last successful build left. */
 describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio'])('launch checks the image manifest against the store and profile.json (real nx and nix)', () => {
@@ -42,8 +42,7 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
     ws = createTestWorkspace({
       files: {
         'flake.nix': flake(COPY),
-        'vm/vmlinuz': readFileSync(fixture.kernel),
-        'vm/initrd.cpio': readFileSync(fixture.initrd),
+        ...fixtureFiles(fixture),
         'profiles/fixture/profile.json': profile('fixture'),
         'profiles/fixture/project.json': JSON.stringify({ targets: { start: { options: { accel: 'tcg' } } } }),
         'profiles/decoy/profile.json': profile('decoy'),

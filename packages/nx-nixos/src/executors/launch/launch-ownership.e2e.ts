@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles } from '../../../../../tools/fixtures/vm-fixture';
 import { finished, qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
@@ -47,10 +47,9 @@ describeIfTools(['nix', 'git', 'npx', 'qemu-system-x86_64', 'qemu-img', 'apt-get
     ws = createTestWorkspace({
       files: {
         'flake.nix': hermeticFlake({
-          packages: { fixture: '$bb mkdir $out; $bb cp ${./vm/vmlinuz} $out/vmlinuz; $bb cp ${./vm/initrd.cpio} $out/initrd.cpio' },
+          packages: { fixture: FIXTURE_IMAGE_SCRIPT },
         }),
-        'vm/vmlinuz': readFileSync(fixture.kernel),
-        'vm/initrd.cpio': readFileSync(fixture.initrd),
+        ...fixtureFiles(fixture),
         'profiles/fixture/project.json': JSON.stringify({ targets: { launch: { options: { accel: 'tcg' } }, start: { options: { accel: 'tcg' } } } }),
         'profiles/fixture/profile.json': profileJson(
           fixtureProfile('fixture', {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles } from '../../../../../tools/fixtures/vm-fixture';
 import { qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
@@ -41,10 +41,9 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     ws = createTestWorkspace({
       files: {
         'flake.nix': hermeticFlake({
-          packages: { fixture: '$bb mkdir $out; $bb cp ${./vm/vmlinuz} $out/vmlinuz; $bb cp ${./vm/initrd.cpio} $out/initrd.cpio' },
+          packages: { fixture: FIXTURE_IMAGE_SCRIPT },
         }),
-        'vm/vmlinuz': readFileSync(fixture.kernel),
-        'vm/initrd.cpio': readFileSync(fixture.initrd),
+        ...fixtureFiles(fixture),
         // A target that depends on the continuous launch and waits for the guest itself, as Nx expects.
         'profiles/fixture/project.json': JSON.stringify({
           targets: {

@@ -1,4 +1,4 @@
-import { runWithinBudget } from '../../checks/docs/within-budget';
+import { runWithinBudget } from '../../testing/within-budget';
 import { ADVERSARIAL_SOURCES } from './fuzz-sources';
 
 // Complexity, not speed: each source is about 1 MB and built against one rule of the lexer or the
