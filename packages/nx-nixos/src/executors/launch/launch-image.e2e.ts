@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles, fixtureKernelImage } from '../../../../../tools/fixtures/vm-fixture';
 import { finished, processesWhere, qemusUnder, waitFor } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
@@ -30,7 +30,7 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
 
   beforeAll(() => {
     fixture = ensureVmFixture((line) => console.log(line));
-    const kernelImage = { kind: 'kernel' as const, kernel: 'vmlinuz', initrd: 'initrd.cpio', cmdline: fixture.cmdline };
+    const kernelImage = fixtureKernelImage(fixture);
     const profile = (name: string) =>
       profileJson(
         fixtureProfile(name, {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, fixtureFlakeFiles, fixtureKernelImage } from '../../../../../tools/fixtures/vm-fixture';
 import { qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, fixtureProfile, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -40,10 +40,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const fixture = ensureVmFixture((line) => console.log(line));
     ws = createTestWorkspace({
       files: {
-        'flake.nix': hermeticFlake({
-          packages: { fixture: FIXTURE_IMAGE_SCRIPT },
-        }),
-        ...fixtureFiles(fixture),
+        ...fixtureFlakeFiles(fixture),
         // A target that depends on the continuous launch and waits for the guest itself, as Nx expects.
         'profiles/fixture/project.json': JSON.stringify({
           targets: {
@@ -54,7 +51,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
         'tools/smoke.js': SMOKE,
         'profiles/fixture/profile.json': profileJson(
           fixtureProfile('fixture', {
-            image: { kind: 'kernel', kernel: 'vmlinuz', initrd: 'initrd.cpio', cmdline: fixture.cmdline },
+            image: fixtureKernelImage(fixture),
             features: { extras: false },
             ports: [{ name: 'http', guest: FIXTURE_HTTP_PORT, host: HOST_PORT }],
             services: [
