@@ -52,7 +52,21 @@ describe('profile generator', () => {
     const profile = parseProfile(text, 'profiles/staging/profile.json');
     expect(profile).toMatchObject({ name: 'staging', flake: { attribute: 'staging', aliases: [] } });
     expect(JSON.parse(text).$schema).toBe('../../node_modules/@rave/nx-nixos/schemas/profile.schema.json');
-    expect(tree.read('profiles/staging/profile.nix', 'utf-8')).toContain('{ ... }:');
+    expect(tree.read('profiles/staging/profile.nix', 'utf-8')).toContain('No other profile.nix was found to learn the shared base');
+  });
+
+  it('writes a profile module that imports what every profile imports and maps every known feature', async () => {
+    const module = (extra: string) => `{ ... }: {\n  imports = [ ../../infra/base.nix ${extra} ./local.nix ];\n  rave.profile = builtins.fromJSON (builtins.readFile ./profile.json);\n}\n`;
+    tree.write('profiles/development/profile.nix', module('../../infra/dev-tools.nix'));
+    tree.write('profiles/demo/profile.json', profileJson(fixtureProfile('demo', { features: { mattermost: true } })));
+    tree.write('profiles/demo/profile.nix', module(''));
+    await profileGenerator(tree, { name: 'staging' });
+    const nix = tree.read('profiles/staging/profile.nix', 'utf-8')!;
+    expect(nix).toContain('  imports = [\n    ../../infra/base.nix\n  ];\n');
+    expect(nix).toContain('  rave.profile = meta;\n');
+    expect(nix).toContain('    gitlab.enable = on "gitlab";\n    mattermost.enable = on "mattermost";\n');
+    const profile = parseProfile(tree.read('profiles/staging/profile.json', 'utf-8')!, 'profiles/staging/profile.json');
+    expect(profile.features).toEqual({ gitlab: false, mattermost: false });
   });
 
   it('copies another profile with --from, renaming it and dropping its aliases', async () => {

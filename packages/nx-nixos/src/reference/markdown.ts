@@ -15,13 +15,30 @@ function optionsTable(entry: ExecutorEntry): string[] {
   return rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.'];
 }
 
+/** "yes", "yes, positional (first argument)", "positional (first argument)" or "". */
+function requirement(entry: ExecutorEntry, name: string): string {
+  const index = entry.schema.properties?.[name]?.$default?.$source === 'argv' ? entry.schema.properties[name].$default?.index : undefined;
+  const positional = index === undefined ? '' : `positional (${index === 0 ? 'first' : `number ${index + 1}`} argument)`;
+  const required = entry.schema.required?.includes(name) ? 'yes' : '';
+  return [required, positional].filter(Boolean).join(', ');
+}
+
 function generatorSection(entry: ExecutorEntry): string {
+  const positional = Object.entries(entry.schema.properties ?? {})
+    .filter(([, p]) => p.$default?.$source === 'argv')
+    .sort(([, a], [, b]) => (a.$default?.index ?? 0) - (b.$default?.index ?? 0))
+    .map(([name]) => ` <${name}>`)
+    .join('');
+  const rows = Object.entries(entry.schema.properties ?? {}).map(
+    ([name, p]) =>
+      `| \`${name}\` | ${typeOf(p)} | ${requirement(entry, name)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${cell(p.description ?? '')} |`,
+  );
   return [
     `## ${entry.name}`,
     '',
-    `\`npx nx g @rave/nx-nixos:${entry.name}\`: ${entry.schema.description ?? entry.description}`,
+    `\`npx nx g @rave/nx-nixos:${entry.name}${positional}\`: ${entry.schema.description ?? entry.description}`,
     '',
-    ...optionsTable(entry),
+    ...(rows.length ? ['| option | type | required | default | description |', '|---|---|---|---|---|', ...rows] : ['No options.']),
     '',
   ].join('\n');
 }

@@ -1,4 +1,6 @@
 import { getProjects, logger, type Tree } from '@nx/devkit';
+import { posix } from 'node:path';
+import { scanPathLiterals } from '../../nix/imports/path-literals';
 import { globBase } from '../../glob/glob';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
@@ -15,13 +17,71 @@ export interface ProfileGeneratorOptions {
 }
 
 
-/** A NixOS module that changes nothing yet: the place for this profile's own settings. */
-const EMPTY_PROFILE_MODULE = (name: string) => `# NixOS module of the "${name}" profile: settings that only this profile has.
-# Services are switched on in profile.json ("features"), not here.
+/**
+ * The Nix files that every existing profile's profile.nix lists in `imports` (workspace-relative, sorted):
+ * the base configuration a new profile shares with them. Empty when there is no profile to learn from.
+ */
+export function sharedProfileImports(tree: Tree, profilesDir: string): string[] {
+  let shared: Set<string> | undefined;
+  for (const name of tree.children(profilesDir).sort()) {
+    const folder = profileDir(profilesDir, name);
+    const file = `${folder}/profile.nix`;
+    if (!tree.isFile(file) || !tree.exists(`${folder}/profile.json`)) continue;
+    assertReadableInside(tree, file, 'An existing profile:');
+    const imports = new Set(
+      scanPathLiterals(tree.read(file, 'utf-8')!)
+        .filter((lit) => lit.imported && lit.kind === 'relative' && !lit.dynamic)
+        .map((lit) => posix.normalize(posix.join(folder, lit.text)))
+        .filter((path) => !path.startsWith(`${folder}/`) && !path.startsWith('../')),
+    );
+    shared = shared === undefined ? imports : new Set([...shared].filter((path) => imports.has(path)));
+  }
+  return [...(shared ?? [])].sort();
+}
+
+/** Every feature name that an existing profile.json lists, sorted. */
+function knownFeatures(tree: Tree, profilesDir: string): string[] {
+  const features = new Set<string>();
+  for (const name of tree.children(profilesDir)) {
+    const file = `${profileDir(profilesDir, name)}/profile.json`;
+    if (!tree.isFile(file)) continue;
+    assertReadableInside(tree, file, 'An existing profile:');
+    for (const feature of Object.keys(parseProfile(tree.read(file, 'utf-8')!, file).features)) features.add(feature);
+  }
+  return [...features].sort();
+}
+
+/**
+ * The profile's NixOS module, as the profiles beside it are written: it imports their shared base
+ * configuration (which brings the image module), hands profile.json to it as `rave.profile`, and switches
+ * each service on from profile.json "features". With no base to import, a module that only says so.
+ */
+export function profileModule(name: string, folder: string, imports: string[], features: string[]): string {
+  if (imports.length === 0)
+    return `# NixOS module of the "${name}" profile. No other profile.nix was found to learn the shared base
+# configuration from: import the module that declares rave.profile and builds the image here.
 { ... }:
 {
 }
 `;
+  const importLines = imports.map((path) => `    ${posix.relative(folder, path)}`).join('\n');
+  const featureLines = features.map((feature) => `    ${feature}.enable = on ${JSON.stringify(feature)};`).join('\n');
+  return `# NixOS module of the "${name}" profile. Which services run comes from profile.json "features", the same
+# file the Nx plugin reads, so the image, the welcome dashboard and the launch URLs cannot disagree.
+{ ... }:
+let
+  meta = builtins.fromJSON (builtins.readFile ./profile.json);
+  on = feature: meta.features.\${feature} or false;
+in
+{
+  imports = [
+${importLines}
+  ];
+
+  rave.profile = meta;
+${features.length === 0 ? '' : `  services.rave = {\n${featureLines}\n  };\n`}}
+`;
+}
 
 export class ProfileNameError extends GeneratorInputError {}
 
@@ -103,7 +163,12 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
       readiness: { port: 'ssh', probe: 'ssh-banner', path: '/', timeoutSeconds: 600 },
       tests: [],
     };
-    tree.write(`${folder}/profile.nix`, EMPTY_PROFILE_MODULE(options.name));
+    const imports = sharedProfileImports(tree, plugin.profilesDir);
+    const features = imports.length === 0 ? [] : knownFeatures(tree, plugin.profilesDir);
+    profile.features = Object.fromEntries(features.map((feature) => [feature, false]));
+    if (imports.length === 0)
+      logger.warn(`No profile.nix under ${plugin.profilesDir}/ to learn the base configuration from: ${folder}/profile.nix imports nothing; import your base NixOS module there before building.`);
+    tree.write(`${folder}/profile.nix`, profileModule(options.name, folder, imports, features));
   }
   const { $schema: _ignored, ...rest } = profile as ProfileInput & { $schema?: string };
   const text = JSON.stringify({ $schema: schemaPath(tree, folder), ...rest }, null, 2) + '\n';
