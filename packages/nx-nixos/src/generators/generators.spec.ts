@@ -67,6 +67,16 @@ describe('profile generator', () => {
     expect(nix).toContain('    gitlab.enable = on "gitlab";\n    mattermost.enable = on "mattermost";\n');
     const profile = parseProfile(tree.read('profiles/staging/profile.json', 'utf-8')!, 'profiles/staging/profile.json');
     expect(profile.features).toEqual({ gitlab: false, mattermost: false });
+    expect(profile.tests).toEqual([]);
+  });
+
+  it('lists the profile test profile-<name> when every profile lists its own, also for --from', async () => {
+    tree.write('profiles/development/profile.json', profileJson(fixtureProfile('development', { tests: ['profile-development', 'module-gitlab'] })));
+    await profileGenerator(tree, { name: 'staging' });
+    await profileGenerator(tree, { name: 'dev-copy', from: 'development' });
+    const tests = (name: string) => parseProfile(tree.read(`profiles/${name}/profile.json`, 'utf-8')!, `profiles/${name}/profile.json`).tests;
+    expect(tests('staging')).toEqual(['profile-staging']);
+    expect(tests('dev-copy')).toEqual(['profile-dev-copy', 'module-gitlab']);
   });
 
   it('copies another profile with --from, renaming it and dropping its aliases', async () => {

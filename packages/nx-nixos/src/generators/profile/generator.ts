@@ -39,17 +39,22 @@ export function sharedProfileImports(tree: Tree, profilesDir: string): string[] 
   return [...(shared ?? [])].sort();
 }
 
-/** Every feature name that an existing profile.json lists, sorted. */
-function knownFeatures(tree: Tree, profilesDir: string): string[] {
-  const features = new Set<string>();
-  for (const name of tree.children(profilesDir)) {
+function existingProfiles(tree: Tree, profilesDir: string): ProfileInput[] {
+  return tree.children(profilesDir).flatMap((name) => {
     const file = `${profileDir(profilesDir, name)}/profile.json`;
-    if (!tree.isFile(file)) continue;
+    if (!tree.isFile(file)) return [];
     assertReadableInside(tree, file, 'An existing profile:');
-    for (const feature of Object.keys(parseProfile(tree.read(file, 'utf-8')!, file).features)) features.add(feature);
-  }
-  return [...features].sort();
+    return [parseProfile(tree.read(file, 'utf-8')!, file)];
+  });
 }
+
+/** Every feature name that an existing profile.json lists, sorted. */
+function knownFeatures(profiles: ProfileInput[]): string[] {
+  return [...new Set(profiles.flatMap((profile) => Object.keys(profile.features ?? {})))].sort();
+}
+
+/** The flake's check `profile-<name>`, when every existing profile lists its own (as RAVE's flake provides one per profile). */
+const ownProfileTest = (profiles: ProfileInput[]) => profiles.length > 0 && profiles.every((p) => (p.tests ?? []).includes(`profile-${p.name}`));
 
 /**
  * The profile's NixOS module, as the profiles beside it are written: it imports their shared base
@@ -140,7 +145,9 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
     if (!tree.exists(file)) refuse(`--from "${options.from}": ${file} does not exist.`);
     assertReadableInside(tree, file, `--from "${options.from}":`);
     const base = parseProfile(tree.read(file, 'utf-8')!, file);
-    profile = { ...base, name: options.name, flake: { attribute: options.name, aliases: [] } };
+    // The source's own profile test becomes the new profile's: profile-<from> would test the other profile.
+    const tests = base.tests.map((test) => (test === `profile-${options.from}` ? `profile-${options.name}` : test));
+    profile = { ...base, name: options.name, flake: { attribute: options.name, aliases: [] }, tests };
     if (options.description) profile.description = options.description;
     const copies: string[] = [];
     for (const child of tree.children(source)) {
@@ -164,8 +171,10 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
       tests: [],
     };
     const imports = sharedProfileImports(tree, plugin.profilesDir);
-    const features = imports.length === 0 ? [] : knownFeatures(tree, plugin.profilesDir);
+    const others = existingProfiles(tree, plugin.profilesDir);
+    const features = imports.length === 0 ? [] : knownFeatures(others);
     profile.features = Object.fromEntries(features.map((feature) => [feature, false]));
+    if (ownProfileTest(others)) profile.tests = [`profile-${options.name}`];
     if (imports.length === 0)
       logger.warn(`No profile.nix under ${plugin.profilesDir}/ to learn the base configuration from: ${folder}/profile.nix imports nothing; import your base NixOS module there before building.`);
     tree.write(`${folder}/profile.nix`, profileModule(options.name, folder, imports, features));
