@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripAnsi } from '../src/nix/command';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, REPO_ROOT, type TestWorkspace } from '../src/testing/workspace';
 import { TUTORIAL_PLUGIN_OPTIONS, tutorialFixtureFiles } from '../../../tools/fixtures/tutorial-fixture';
@@ -60,8 +61,7 @@ function tutorialSteps(markdown: string): Step[] {
 
 /** A line with what differs between runs and machines left open. */
 export function shape(line: string): string {
-  return line
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  return stripAnsi(line)
     .replace(/\/nix\/store\/[0-9a-z]{32}-[^\s",]*/g, '/nix/store/<path>')
     .replace(/\d+(\.\d+)? ?(B|KiB|MiB|GiB|TiB)\b/g, '<size>')
     .replace(/\b(\d+h)?(\d+m)?\d+(\.\d+)?(ms|s)\b/g, '<time>')
