@@ -1,7 +1,8 @@
 /**
  * `nx show projects` (graph inference runs the plugin, which loads and checks its options) in this
  * workspace against a baseline checkout, alternating, daemon off, Nx's graph cache cleared each time:
- * median of RUNS for each and their ratio.
+ * median of RUNS for each and their ratio. Also, less noisy: loading the compiled options module and resolving
+ * this workspace's options in a fresh Node process (timed inside it), median of 5 x RUNS.
  * Run: BASELINE=/path/to/other/checkout node -r @swc-node/register tools/bench/show-projects.ts [runs]
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,18 @@ function showProjects(root: string): number {
   });
 }
 
+/** Milliseconds to require dist/plugin/options.js and resolve the options of the workspace's nx.json, timed in a new process. */
+function loadOptions(root: string): number {
+  const script = `const t = process.hrtime.bigint();
+const { resolveOptions } = require(${JSON.stringify(join(root, 'packages/nx-nixos/dist/plugin/options.js'))});
+const nx = require(${JSON.stringify(join(root, 'nx.json'))});
+resolveOptions(nx.plugins.find((p) => p.plugin === '@rave/nx-nixos').options);
+console.log(Number(process.hrtime.bigint() - t) / 1e6);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`loading the options of ${root}: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
 function main() {
   if (!BASELINE) throw new Error('Set BASELINE to the checkout to compare with (e.g. the main branch).');
   const loadBefore = loadavg()[0];
@@ -37,6 +50,12 @@ function main() {
     baseline.push(showProjects(BASELINE));
     candidate.push(showProjects(CANDIDATE));
   }
+  const baselineLoad: number[] = [];
+  const candidateLoad: number[] = [];
+  for (let i = 0; i < RUNS * 5; i++) {
+    baselineLoad.push(loadOptions(BASELINE));
+    candidateLoad.push(loadOptions(CANDIDATE));
+  }
   writeResults('show-projects', {
     runs: RUNS,
     loadAverageBefore: loadBefore,
@@ -45,6 +64,11 @@ function main() {
     ratio: median(candidate) / median(baseline),
     baselineMs: baseline,
     candidateMs: candidate,
+    optionsLoad: {
+      baselineMedianMs: median(baselineLoad),
+      candidateMedianMs: median(candidateLoad),
+      ratio: median(candidateLoad) / median(baselineLoad),
+    },
   });
 }
 
