@@ -29,10 +29,17 @@ describe('.github/workflows/ci.yml', () => {
   const scripts = Object.values(workflow.jobs).flatMap((job) => job.steps.flatMap((s) => (s.run ? [s.run] : [])));
 
   it('parses and runs the affected projects of the Nx graph as a matrix', () => {
-    expect(scripts.join('\n')).toContain('npx nx show projects --affected --json');
+    const plan = scripts.find((s) => s.includes('npx nx show projects --affected --with-target "$target" --json'));
+    expect(plan).toBeDefined();
     expect(targetsOf(scripts.join('\n'))).toEqual(['hygiene', 'docs-check', 'vm-test', 'build-image']);
+    // The matrix holds the affected projects that have one of the targets its jobs run, no others.
+    expect(/for target in ([\w -]+); do/.exec(plan!)?.[1].split(' ')).toEqual(['hygiene', 'docs-check', 'vm-test', 'build-image']);
     // VM tests and images are two independent target sets: no test waits for an image it does not use.
     expect(scripts.filter((s) => targetsOf(s).includes('vm-test')).every((s) => !targetsOf(s).includes('build-image'))).toBe(true);
+  });
+
+  it('runs typecheck, lint and the unit tests', () => {
+    expect(scripts).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --selectProjects unit']));
   });
 
   it('names only targets that exist in the workspace graph', () => {

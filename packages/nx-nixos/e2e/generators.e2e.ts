@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { basename, dirname, join } from 'node:path';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, fixtureProfile, profileJson, type TestWorkspace } from '../src/testing/workspace';
+import { moduleFlakeFiles } from '../../../tools/fixtures/module-flake';
 
 jest.setTimeout(300_000);
 
@@ -66,6 +67,40 @@ describeIfTools(['nix', 'git'])('generators with real nx', () => {
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('Invalid profile name "Bad_Name"');
     expect(ws.run('git', ['status', '--porcelain']).stdout).toBe('');
+  });
+});
+
+describeIfTools(['nix', 'git'])('a profile generated without --from builds, with real nx and nix', () => {
+  let ws: TestWorkspace;
+  beforeAll(() => {
+    ws = createTestWorkspace({ files: moduleFlakeFiles({ development: { gitlab: true, mattermost: false } }) });
+  });
+  afterAll(() => ws?.cleanup());
+
+  const imageText = (profile: string) => {
+    const manifest = JSON.parse(readFileSync(join(ws.root, `artifacts/images/${profile}/manifest.json`), 'utf8'));
+    return readFileSync(join(manifest.storePath, 'nixos.qcow2'), 'utf8');
+  };
+
+  it('imports the shared base, so the image module builds it, and maps every feature', () => {
+    expect(ws.nx(['run', 'development:build-image']).code).toBe(0);
+    expect(imageText('development')).toBe('development: gitlab ssh\n');
+
+    const generated = ws.nx(['g', '@rave/nx-nixos:profile', 'staging']);
+    expect(generated.code).toBe(0);
+    ws.commit('staging');
+    const build = ws.nx(['run', 'staging:build-image']);
+    expect(build.code).toBe(0);
+    expect(imageText('staging')).toBe('staging: ssh\n');
+
+    // The generated profile.nix switches services on from its own profile.json, as the others do.
+    const file = join(ws.root, 'profiles/staging/profile.json');
+    const profile = JSON.parse(readFileSync(file, 'utf8'));
+    expect(profile.features).toEqual({ gitlab: false, mattermost: false });
+    writeFileSync(file, JSON.stringify({ ...profile, features: { gitlab: false, mattermost: true } }, null, 2) + '\n');
+    ws.commit('staging with mattermost');
+    expect(ws.nx(['run', 'staging:build-image']).code).toBe(0);
+    expect(imageText('staging')).toBe('staging: mattermost ssh\n');
   });
 });
 

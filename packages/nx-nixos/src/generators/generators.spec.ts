@@ -52,7 +52,31 @@ describe('profile generator', () => {
     const profile = parseProfile(text, 'profiles/staging/profile.json');
     expect(profile).toMatchObject({ name: 'staging', flake: { attribute: 'staging', aliases: [] } });
     expect(JSON.parse(text).$schema).toBe('../../node_modules/@rave/nx-nixos/schemas/profile.schema.json');
-    expect(tree.read('profiles/staging/profile.nix', 'utf-8')).toContain('{ ... }:');
+    expect(tree.read('profiles/staging/profile.nix', 'utf-8')).toContain('No other profile.nix was found to learn the shared base');
+  });
+
+  it('writes a profile module that imports what every profile imports and maps every known feature', async () => {
+    const module = (extra: string) => `{ ... }: {\n  imports = [ ../../infra/base.nix ${extra} ./local.nix ];\n  rave.profile = builtins.fromJSON (builtins.readFile ./profile.json);\n}\n`;
+    tree.write('profiles/development/profile.nix', module('../../infra/dev-tools.nix'));
+    tree.write('profiles/demo/profile.json', profileJson(fixtureProfile('demo', { features: { mattermost: true } })));
+    tree.write('profiles/demo/profile.nix', module(''));
+    await profileGenerator(tree, { name: 'staging' });
+    const nix = tree.read('profiles/staging/profile.nix', 'utf-8')!;
+    expect(nix).toContain('  imports = [\n    ../../infra/base.nix\n  ];\n');
+    expect(nix).toContain('  rave.profile = meta;\n');
+    expect(nix).toContain('    gitlab.enable = on "gitlab";\n    mattermost.enable = on "mattermost";\n');
+    const profile = parseProfile(tree.read('profiles/staging/profile.json', 'utf-8')!, 'profiles/staging/profile.json');
+    expect(profile.features).toEqual({ gitlab: false, mattermost: false });
+    expect(profile.tests).toEqual([]);
+  });
+
+  it('lists the profile test profile-<name> when every profile lists its own, also for --from', async () => {
+    tree.write('profiles/development/profile.json', profileJson(fixtureProfile('development', { tests: ['profile-development', 'module-gitlab'] })));
+    await profileGenerator(tree, { name: 'staging' });
+    await profileGenerator(tree, { name: 'dev-copy', from: 'development' });
+    const tests = (name: string) => parseProfile(tree.read(`profiles/${name}/profile.json`, 'utf-8')!, `profiles/${name}/profile.json`).tests;
+    expect(tests('staging')).toEqual(['profile-staging']);
+    expect(tests('dev-copy')).toEqual(['profile-dev-copy', 'module-gitlab']);
   });
 
   it('copies another profile with --from, renaming it and dropping its aliases', async () => {

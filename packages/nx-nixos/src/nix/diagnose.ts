@@ -2,7 +2,8 @@
  * Host problems that make every Nix call fail, recognised from Nix's own messages (2.8 and newer), each with
  * the one fix that applies. doctor, build-image, vm-test and launch print the same diagnosis.
  */
-export type NixProblemKind = 'build-users-group' | 'store-not-writable' | 'flakes-disabled' | 'no-network' | 'kvm-required';
+export const NIX_PROBLEM_KINDS = ['build-users-group', 'store-not-writable', 'flakes-disabled', 'no-network', 'kvm-required'] as const;
+export type NixProblemKind = (typeof NIX_PROBLEM_KINDS)[number];
 
 export interface NixDiagnosis {
   kind: NixProblemKind;

@@ -253,6 +253,9 @@ export interface EnsuredImage {
   how: ImageAvailability;
 }
 
+/** "Image substituted: /nix/store/…": how launch and vm-test report where the image came from. */
+export const imageAvailabilityLine = (image: Pick<EnsuredImage, 'how' | 'storePath'>) => `Image ${image.how}: ${image.storePath}`;
+
 /**
  * Makes the manifest's image available in the local store: present already, substituted from a binary
  * cache, or rebuilt (which rewrites the manifest). A manifest restored from a remote Nx cache works here.
@@ -279,10 +282,7 @@ export async function ensureImage(options: ImageBuildOptions & { log?: (line: st
     } catch (e) {
       log(`No configured binary cache could provide it: ${substitutionFailure(e as Error, options.sharing)}`);
     }
-    if (substituted) {
-      log(`Substituted ${manifest.storePath} from a binary cache.`);
-      return useIt('substituted');
-    }
+    if (substituted) return useIt('substituted');
   }
   log(`Rebuilding ${installableFor(profile)}.`);
   const rebuilt = await buildImage(options);

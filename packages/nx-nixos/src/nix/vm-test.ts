@@ -7,7 +7,7 @@ import { junitXml, type JUnitCase } from '../report/junit';
 import { NixBuildError, nixBuild } from './build';
 import { requiredSystemFeatures } from './eval';
 import { pushToCache, sharingArgs, type NixSharingOptions } from './copy';
-import { ensureImage } from './image';
+import { ensureImage, imageAvailabilityLine } from './image';
 import { assertNixForFlake } from './requirements';
 import { inWorkspace, testReportDir } from '../layout';
 import type { ProgressOutput } from './progress-render';
@@ -54,7 +54,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
 
   if (subject.kind === 'profile' && subject.withImage) {
     const image = await ensureImage({ ...options, profile: subject.profile, profileDir: subject.profileDir, log });
-    log(`Image ${image.storePath}: ${image.how}.`);
+    log(imageAvailabilityLine(image));
   }
 
   const installables = tests.map((test) => ({ test, installable: `${flakeRef}#checks.${system}.${test}` }));

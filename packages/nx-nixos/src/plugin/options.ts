@@ -229,27 +229,88 @@ const flakeRef: Check = (option, value) => {
   return value;
 };
 
-const CHECKS: Record<Exclude<keyof ResolvedPluginOptions, 'sharing'>, Check> = {
-  profilesDir: folder('the folder that holds one sub-folder per profile', 'profiles'),
-  flakeRef,
-  repoProjectName: name('a project name', 'repo'),
-  nixInputs: globs('globs of files every image build reads', 'config/**/*.yaml'),
-  nixModuleGlobs: globs('globs of the Nix files whose folders become module projects', 'infra/**/*.nix'),
-  nixModulesBase: folder('the folder module project names are relative to', 'infra/nixos', { root: true }),
-  featureModules: featureFolder,
-  vmTestDependsOnImage: flag,
-  buildImageTargetName: name('a target name', 'build-image'),
-  vmTestTargetName: name('a target name', 'vm-test'),
-  doctorTargetName: name('a target name', 'doctor'),
-  launchTargetName: name('a target name', 'launch'),
-  startTargetName: name('a target name', 'start'),
-  stopTargetName: name('a target name', 'stop'),
-  statusTargetName: name('a target name', 'status'),
-  hygieneTargetName: name('a target name', 'hygiene'),
-  docsCheckTargetName: name('a target name', 'docs-check'),
-  docsDir: folder('the documentation folder', 'docs'),
-  hygiene: executorOptions('hygiene'),
-  docsCheck: executorOptions('docs-check'),
+/** One plugin option: how it is checked (returning the value to use) and how the reference describes it. */
+export interface PluginOptionSpec {
+  check: Check;
+  /** What the option does. */
+  meaning: string;
+  /** Which values pass `check`. */
+  accepts: string;
+}
+
+const FOLDER = 'a folder inside the workspace: relative, no `..`, not `.`, not a glob';
+const GLOBS = 'an array of relative [globs](globs.md): no `..`, not absolute, no leading `!`, balanced `{}`';
+const NAME = 'a name: no space, `:`, `,`, quote or `$`';
+const TARGET_NAME = `${NAME}; the targets of one project all different`;
+
+/**
+ * The options' schema: the one source of their checks (resolveOptions) and of docs/reference/plugin-options.md.
+ * Defaults are DEFAULT_OPTIONS; `sharing` is checked by its zod schema (sharingSchema), loaded only when set.
+ */
+export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, 'sharing'>, PluginOptionSpec> = {
+  profilesDir: {
+    check: folder('the folder that holds one sub-folder per profile', 'profiles'),
+    meaning: 'Folder with one sub-folder per profile (`<profilesDir>/<name>/profile.json`).',
+    accepts: FOLDER,
+  },
+  flakeRef: { check: flakeRef, meaning: 'Flake reference passed to Nix, relative to the workspace root.', accepts: 'a non-empty string' },
+  repoProjectName: {
+    check: name('a project name', 'repo'),
+    meaning: 'Name of the workspace-root project that carries the `doctor` and `hygiene` targets.',
+    accepts: `${NAME}; not \`docs\``,
+  },
+  nixInputs: {
+    check: globs('globs of files every image build reads', 'config/**/*.yaml'),
+    meaning: 'Extra input globs that every image build reads besides its static Nix closure (files Nix reads through a dynamic path, secrets files).',
+    accepts: GLOBS,
+  },
+  nixModuleGlobs: {
+    check: globs('globs of the Nix files whose folders become module projects', 'infra/**/*.nix'),
+    meaning: 'Nix files whose folders become `type:nix-module` projects.',
+    accepts: GLOBS,
+  },
+  nixModulesBase: {
+    check: folder('the folder module project names are relative to', 'infra/nixos', { root: true }),
+    meaning: 'Module project names are `nix-` plus the folder path relative to this folder.',
+    accepts: 'a folder inside the workspace; `.` allowed',
+  },
+  featureModules: {
+    check: featureFolder,
+    meaning:
+      'The folder of the Nix module of each `profile.json` feature, `{feature}` standing for its name (this repository: `"infra/nixos/modules/services/{feature}"`). A profile then depends on the modules of the features it turns on, and nothing else depends on a feature module: a base configuration that imports them all does not make every profile and test depend on every module. See [the import graph](../explanation/nix-import-graph.md#feature-modules). `""` means none.',
+    accepts: 'a relative folder with `{feature}` once, as a whole folder name, no glob; every feature a profile turns on must have a module project there',
+  },
+  vmTestDependsOnImage: {
+    check: flag,
+    meaning: '`vm-test` of a profile depends on its `build-image` and makes the image available (present, substituted or rebuilt) before the tests. The tests themselves never use the image.',
+    accepts: '`true` or `false`',
+  },
+  buildImageTargetName: { check: name('a target name', 'build-image'), meaning: 'Name of the target that builds a profile\'s image.', accepts: TARGET_NAME },
+  vmTestTargetName: { check: name('a target name', 'vm-test'), meaning: 'Name of the target that runs NixOS VM tests: a profile\'s, and those of a Nix module folder with a `test.nix`.', accepts: TARGET_NAME },
+  doctorTargetName: { check: name('a target name', 'doctor'), meaning: 'Name of the repository project\'s target that checks the host (Nix, KVM, QEMU).', accepts: `${NAME}; not the same as \`hygieneTargetName\`` },
+  launchTargetName: { check: name('a target name', 'launch'), meaning: 'Name of the target that runs a profile\'s image under QEMU in the foreground (continuous).', accepts: TARGET_NAME },
+  startTargetName: { check: name('a target name', 'start'), meaning: 'Name of the target that starts a profile\'s VM in the background (the detached launch).', accepts: TARGET_NAME },
+  stopTargetName: { check: name('a target name', 'stop'), meaning: 'Name of the target that stops a profile\'s VM.', accepts: TARGET_NAME },
+  statusTargetName: { check: name('a target name', 'status'), meaning: 'Name of the target that shows a profile\'s VM instances.', accepts: TARGET_NAME },
+  hygieneTargetName: { check: name('a target name', 'hygiene'), meaning: 'Name of the hygiene target of the repository project and of each profile.', accepts: TARGET_NAME },
+  docsCheckTargetName: { check: name('a target name', 'docs-check'), meaning: 'Name of the documentation project\'s target that checks the docs.', accepts: NAME },
+  docsDir: { check: folder('the documentation folder', 'docs'), meaning: 'Folder of the `docs` project.', accepts: FOLDER },
+  hygiene: {
+    check: executorOptions('hygiene'),
+    meaning: 'Options of the hygiene executor for every target that runs it ([hygiene reference](hygiene.md)).',
+    accepts: 'an object; its `allowlist` and `profilePaths` follow the path and glob rules above',
+  },
+  docsCheck: {
+    check: executorOptions('docs-check'),
+    meaning: 'Options of the docs-check executor ([docs-check reference](docs-check.md)).',
+    accepts: 'an object; its `allowlist` follows the path rules above; `retiredCommands` is checked when docs-check runs ([docs-check reference](docs-check.md#commands))',
+  },
+};
+
+/** How the reference describes `sharing`, whose keys are listed with the executor options they set. */
+export const SHARING_OPTION_DOC = {
+  meaning: 'Binary caches, remote builders and pushing for every profile target.',
+  accepts: 'an object; see [Plugin option sharing](executors.md#plugin-option-sharing)',
 };
 
 /** Options whose values name targets of one project: two of them with the same value would make one target of two. */
@@ -267,7 +328,7 @@ export function resolveOptions(options: NixosPluginOptions | undefined): Resolve
     if (!(key in DEFAULT_OPTIONS))
       throw new Error(`nx.json: unknown option "${key}" for plugin @rave/nx-nixos. Known options: ${Object.keys(DEFAULT_OPTIONS).join(', ')}.`);
     if (value === undefined) continue;
-    resolved[key] = key === 'sharing' ? value : (CHECKS[key](key, value) as never);
+    resolved[key] = key === 'sharing' ? value : (PLUGIN_OPTION_SCHEMA[key].check(key, value) as never);
   }
   for (const group of SAME_PROJECT_TARGETS) {
     for (let i = 0; i < group.length; i++) {

@@ -1,4 +1,4 @@
-import { LAUNCH_SHARING_KEYS, SHARING_KEYS } from '../plugin/options';
+import { DEFAULT_OPTIONS, LAUNCH_SHARING_KEYS, PLUGIN_OPTION_SCHEMA, SHARING_KEYS, SHARING_OPTION_DOC } from '../plugin/options';
 import { profileJsonSchema } from '../profile/schema';
 import { PROFILE_SCHEMA_PATH } from '../layout';
 import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
@@ -15,13 +15,30 @@ function optionsTable(entry: ExecutorEntry): string[] {
   return rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.'];
 }
 
+/** "yes", "yes, positional (first argument)", "positional (first argument)" or "". */
+function requirement(entry: ExecutorEntry, name: string): string {
+  const index = entry.schema.properties?.[name]?.$default?.$source === 'argv' ? entry.schema.properties[name].$default?.index : undefined;
+  const positional = index === undefined ? '' : `positional (${index === 0 ? 'first' : `number ${index + 1}`} argument)`;
+  const required = entry.schema.required?.includes(name) ? 'yes' : '';
+  return [required, positional].filter(Boolean).join(', ');
+}
+
 function generatorSection(entry: ExecutorEntry): string {
+  const positional = Object.entries(entry.schema.properties ?? {})
+    .filter(([, p]) => p.$default?.$source === 'argv')
+    .sort(([, a], [, b]) => (a.$default?.index ?? 0) - (b.$default?.index ?? 0))
+    .map(([name]) => ` <${name}>`)
+    .join('');
+  const rows = Object.entries(entry.schema.properties ?? {}).map(
+    ([name, p]) =>
+      `| \`${name}\` | ${typeOf(p)} | ${requirement(entry, name)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${cell(p.description ?? '')} |`,
+  );
   return [
     `## ${entry.name}`,
     '',
-    `\`npx nx g @rave/nx-nixos:${entry.name}\`: ${entry.schema.description ?? entry.description}`,
+    `\`npx nx g @rave/nx-nixos:${entry.name}${positional}\`: ${entry.schema.description ?? entry.description}`,
     '',
-    ...optionsTable(entry),
+    ...(rows.length ? ['| option | type | required | default | description |', '|---|---|---|---|---|', ...rows] : ['No options.']),
     '',
   ].join('\n');
 }
@@ -174,7 +191,44 @@ export function profileReference(): string {
   ].join('\n');
 }
 
+/** docs/reference/plugin-options.md */
+export function pluginOptionsReference(): string {
+  const specs = { ...PLUGIN_OPTION_SCHEMA, sharing: SHARING_OPTION_DOC };
+  const rows = Object.entries(specs).map(
+    ([option, spec]) => `| \`${option}\` | \`${JSON.stringify(DEFAULT_OPTIONS[option as keyof typeof DEFAULT_OPTIONS])}\` | ${cell(spec.meaning)} | ${cell(spec.accepts)} |`,
+  );
+  return [
+    '# Plugin options',
+    '',
+    GENERATED('packages/nx-nixos/src/plugin/options.ts'),
+    '',
+    'Options of the `@rave/nx-nixos` entry in `nx.json` `plugins`, e.g.',
+    '`{ "plugin": "@rave/nx-nixos", "options": { "profilesDir": "vms" } }`. Every option is optional. Graph',
+    'inference checks each one on every `nx` command; a wrong value stops the command with',
+    '',
+    '```text',
+    'nx.json: option "<name>" of plugin @rave/nx-nixos is invalid: <reason>. <what to do>',
+    '```',
+    '',
+    'instead of yielding an empty or half-built graph. An option the plugin does not know stops it too, listing the known ones.',
+    '',
+    '| option | default | meaning | accepted values |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    'A profile whose name is already the name of another project of the plugin (a Nix module project,',
+    '`repo`, `docs`) or of a `project.json`/`package.json` project fails the graph at its',
+    '`profile.json` (`$.name`), and the profile generator refuses such a name. Two module folders that',
+    'would get the same project name fail the graph too, naming both.',
+    '',
+    'Every glob option (`nixInputs`, `nixModuleGlobs`, `hygiene.profilePaths`, `hygiene.exclude`,',
+    '`docsCheck.exclude`) is read in one dialect, described in [Globs](globs.md).',
+    '',
+  ].join('\n');
+}
+
 export const REFERENCE_FILES: Record<string, () => string> = {
+  'docs/reference/plugin-options.md': pluginOptionsReference,
   'docs/reference/executors.md': executorsReference,
   'docs/reference/profile-json.md': profileReference,
   'docs/reference/generators.md': generatorsReference,

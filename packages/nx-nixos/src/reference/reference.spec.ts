@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatedFiles } from '../cli/reference';
-import { executorsReference, profileReference } from './markdown';
+import { DEFAULT_OPTIONS } from '../plugin/options';
+import { executorsReference, pluginOptionsReference, profileReference } from './markdown';
 import { readExecutors } from './schemas';
 
 const REPO = join(__dirname, '../../../..');
@@ -17,6 +18,11 @@ describe('generated reference', () => {
       expect(text).toContain(`## ${executor.name}`);
       for (const option of Object.keys(executor.schema.properties ?? {})) expect(text).toContain(`| \`${option}\` |`);
     }
+  });
+
+  it('documents every plugin option in a row of its own, with its default', () => {
+    const text = pluginOptionsReference();
+    for (const [option, value] of Object.entries(DEFAULT_OPTIONS)) expect(text).toContain(`| \`${option}\` | \`${JSON.stringify(value)}\` |`);
   });
 
   it('documents nested profile fields with types and defaults', () => {

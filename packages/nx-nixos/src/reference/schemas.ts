@@ -10,6 +10,8 @@ interface JsonSchemaProperty {
   enum?: unknown[];
   items?: { type?: string };
   anyOf?: JsonSchemaProperty[];
+  /** Nx: `{ "$source": "argv", "index": 0 }` takes the option from the first positional argument. */
+  $default?: { $source?: string; index?: number };
 }
 
 export interface ExecutorSchema {

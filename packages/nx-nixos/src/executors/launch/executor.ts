@@ -75,14 +75,14 @@ export default async function launchExecutor(options: LaunchExecutorOptions, con
 
 /** Realises the image when it is missing, then launches it; an interruption is reported with what caused it. */
 async function startProfileVm({ options, context, profile, stopWatch, graceSeconds, purpose }: LaunchRun, secrets: SecretFile[]): Promise<RunningVm> {
-  const { ensureImage } = await import('../../nix/image');
+  const { ensureImage, imageAvailabilityLine } = await import('../../nix/image');
   const { sharingFromOptions } = await import('../../nix/copy');
   const { launchVm } = await import('../../qemu/launch');
   const { LaunchInterruptedError } = await import('../../qemu/start');
   const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
   const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
   const image = await ensureImage({ workspaceRoot: context.root, profile, profileDir: projectRootOf(context), flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
-  if (image.how !== 'present') log(`Image ${image.how}: ${image.storePath}`);
+  if (image.how !== 'present') log(imageAvailabilityLine(image));
   try {
     return await launchVm({
       workspaceRoot: context.root,

@@ -1,4 +1,6 @@
 import { getProjects, logger, type Tree } from '@nx/devkit';
+import { posix } from 'node:path';
+import { scanPathLiterals } from '../../nix/imports/path-literals';
 import { globBase } from '../../glob/glob';
 import { parseProfile } from '../../profile/load';
 import { NAME_PATTERN, type ProfileInput } from '../../profile/schema';
@@ -15,13 +17,76 @@ export interface ProfileGeneratorOptions {
 }
 
 
-/** A NixOS module that changes nothing yet: the place for this profile's own settings. */
-const EMPTY_PROFILE_MODULE = (name: string) => `# NixOS module of the "${name}" profile: settings that only this profile has.
-# Services are switched on in profile.json ("features"), not here.
+/**
+ * The Nix files that every existing profile's profile.nix lists in `imports` (workspace-relative, sorted):
+ * the base configuration a new profile shares with them. Empty when there is no profile to learn from.
+ */
+export function sharedProfileImports(tree: Tree, profilesDir: string): string[] {
+  let shared: Set<string> | undefined;
+  for (const name of tree.children(profilesDir).sort()) {
+    const folder = profileDir(profilesDir, name);
+    const file = `${folder}/profile.nix`;
+    if (!tree.isFile(file) || !tree.exists(`${folder}/profile.json`)) continue;
+    assertReadableInside(tree, file, 'An existing profile:');
+    const imports = new Set(
+      scanPathLiterals(tree.read(file, 'utf-8')!)
+        .filter((lit) => lit.imported && lit.kind === 'relative' && !lit.dynamic)
+        .map((lit) => posix.normalize(posix.join(folder, lit.text)))
+        .filter((path) => !path.startsWith(`${folder}/`) && !path.startsWith('../')),
+    );
+    shared = shared === undefined ? imports : new Set([...shared].filter((path) => imports.has(path)));
+  }
+  return [...(shared ?? [])].sort();
+}
+
+function existingProfiles(tree: Tree, profilesDir: string): ProfileInput[] {
+  return tree.children(profilesDir).flatMap((name) => {
+    const file = `${profileDir(profilesDir, name)}/profile.json`;
+    if (!tree.isFile(file)) return [];
+    assertReadableInside(tree, file, 'An existing profile:');
+    return [parseProfile(tree.read(file, 'utf-8')!, file)];
+  });
+}
+
+/** Every feature name that an existing profile.json lists, sorted. */
+function knownFeatures(profiles: ProfileInput[]): string[] {
+  return [...new Set(profiles.flatMap((profile) => Object.keys(profile.features ?? {})))].sort();
+}
+
+/** The flake's check `profile-<name>`, when every existing profile lists its own (as RAVE's flake provides one per profile). */
+const ownProfileTest = (profiles: ProfileInput[]) => profiles.length > 0 && profiles.every((p) => (p.tests ?? []).includes(`profile-${p.name}`));
+
+/**
+ * The profile's NixOS module, as the profiles beside it are written: it imports their shared base
+ * configuration (which brings the image module), hands profile.json to it as `rave.profile`, and switches
+ * each service on from profile.json "features". With no base to import, a module that only says so.
+ */
+export function profileModule(name: string, folder: string, imports: string[], features: string[]): string {
+  if (imports.length === 0)
+    return `# NixOS module of the "${name}" profile. No other profile.nix was found to learn the shared base
+# configuration from: import the module that declares rave.profile and builds the image here.
 { ... }:
 {
 }
 `;
+  const importLines = imports.map((path) => `    ${posix.relative(folder, path)}`).join('\n');
+  const featureLines = features.map((feature) => `    ${feature}.enable = on ${JSON.stringify(feature)};`).join('\n');
+  return `# NixOS module of the "${name}" profile. Which services run comes from profile.json "features", the same
+# file the Nx plugin reads, so the image, the welcome dashboard and the launch URLs cannot disagree.
+{ ... }:
+let
+  meta = builtins.fromJSON (builtins.readFile ./profile.json);
+  on = feature: meta.features.\${feature} or false;
+in
+{
+  imports = [
+${importLines}
+  ];
+
+  rave.profile = meta;
+${features.length === 0 ? '' : `  services.rave = {\n${featureLines}\n  };\n`}}
+`;
+}
 
 export class ProfileNameError extends GeneratorInputError {}
 
@@ -80,7 +145,9 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
     if (!tree.exists(file)) refuse(`--from "${options.from}": ${file} does not exist.`);
     assertReadableInside(tree, file, `--from "${options.from}":`);
     const base = parseProfile(tree.read(file, 'utf-8')!, file);
-    profile = { ...base, name: options.name, flake: { attribute: options.name, aliases: [] } };
+    // The source's own profile test becomes the new profile's: profile-<from> would test the other profile.
+    const tests = base.tests.map((test) => (test === `profile-${options.from}` ? `profile-${options.name}` : test));
+    profile = { ...base, name: options.name, flake: { attribute: options.name, aliases: [] }, tests };
     if (options.description) profile.description = options.description;
     const copies: string[] = [];
     for (const child of tree.children(source)) {
@@ -103,7 +170,14 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
       readiness: { port: 'ssh', probe: 'ssh-banner', path: '/', timeoutSeconds: 600 },
       tests: [],
     };
-    tree.write(`${folder}/profile.nix`, EMPTY_PROFILE_MODULE(options.name));
+    const imports = sharedProfileImports(tree, plugin.profilesDir);
+    const others = existingProfiles(tree, plugin.profilesDir);
+    const features = imports.length === 0 ? [] : knownFeatures(others);
+    profile.features = Object.fromEntries(features.map((feature) => [feature, false]));
+    if (ownProfileTest(others)) profile.tests = [`profile-${options.name}`];
+    if (imports.length === 0)
+      logger.warn(`No profile.nix under ${plugin.profilesDir}/ to learn the base configuration from: ${folder}/profile.nix imports nothing; import your base NixOS module there before building.`);
+    tree.write(`${folder}/profile.nix`, profileModule(options.name, folder, imports, features));
   }
   const { $schema: _ignored, ...rest } = profile as ProfileInput & { $schema?: string };
   const text = JSON.stringify({ $schema: schemaPath(tree, folder), ...rest }, null, 2) + '\n';
