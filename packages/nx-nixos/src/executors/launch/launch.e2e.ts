@@ -85,7 +85,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
 
     const status = ws.nx(['run', 'fixture:status']);
     expect(status.code).toBe(0);
-    expect(status.output).toMatch(/fixture "default": running \(PID \d+, TCG, up \d+s\)/);
+    expect(status.output).toMatch(/fixture "default": running \(PID \d+, TCG, up (\d+[hm] )*\d+s\)/);
     expect(status.output).toContain(`http 127.0.0.1:${HOST_PORT}->${FIXTURE_HTTP_PORT}`);
     const json = ws.nx(['run', 'fixture:status', '--json']);
     expect(json.stdout).toContain('"status": "running"');
