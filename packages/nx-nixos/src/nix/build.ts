@@ -6,19 +6,24 @@ import { diagnoseNixFailure, formatDiagnosis, networkFailure, OFFLINE_WAYS_OUT, 
 import { describeInput, inputForUrl, readLockedInputs } from './flake-lock';
 import { NixBuildMonitor } from './progress';
 import { formatBytes, formatDuration, ProgressReporter, type ProgressOutput } from './progress-render';
+import { buildParallelism } from './parallelism';
 import { probeNix } from './version';
 
 export interface NixBuildRequest {
   /** Folder Nix runs in (the workspace root); also the base for relative paths in messages. */
   cwd: string;
-  /** e.g. ".#packages.x86_64-linux.development" or a store path. */
+  /** e.g. ".#packages.x86_64-linux.development" or a store path; what messages name. */
   installable: string;
+  /** Build these instead of `installable`, in one `nix build --keep-going` (a batch); the result lists all. */
+  installables?: readonly string[];
   /** Absolute out-link path (a GC root); without it `--no-link`. */
   outLink?: string;
   /** No substituters: nothing is fetched, nothing waits on the network. */
   offline?: boolean;
   /** Further arguments for `nix build`, e.g. ["--max-jobs", "4"]. */
   extraArgs?: readonly string[];
+  /** The maxJobs option: local build jobs, 0 for none (parallelism.ts weighs it against the Nix configuration). */
+  maxJobs?: number;
   /** Absolute path of the full log file (build logs and Nix messages). */
   logFile?: string;
   /** Stream every build log line to `progress` as well. */
@@ -31,6 +36,8 @@ export interface NixBuildResult {
   drvPath: string;
   outputs: Record<string, string>;
   monitor: NixBuildMonitor;
+  /** Every built installable, as `nix build --json` lists them (not in the order given). */
+  all: { drvPath: string; outputs: Record<string, string> }[];
 }
 
 export class NixBuildError extends Error {
@@ -40,6 +47,8 @@ export class NixBuildError extends Error {
     readonly logTail: string[],
     /** A host problem (no build users, no network, no KVM, ...) that any Nix call would hit. */
     readonly diagnosis?: NixDiagnosis,
+    /** What Nix reported while it ran (failed builds and their log tails), when it ran. */
+    readonly monitor?: NixBuildMonitor,
   ) {
     super(message);
     this.name = 'NixBuildError';
@@ -167,12 +176,14 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
   }
   const args = [
     'build',
-    request.installable,
+    ...(request.installables ?? [request.installable]),
+    ...(request.installables ? ['--keep-going'] : []),
     '--json',
     '--log-format',
     'internal-json',
     ...(request.outLink ? ['--out-link', request.outLink] : ['--no-link']),
     ...(request.offline ? offlineArgs() : []),
+    ...buildParallelism({ maxJobs: request.maxJobs, extraArgs: request.extraArgs }).args,
     ...(request.extraArgs ?? []),
     ...(unreachable.length ? ['--option', 'substituters', (await substitutersWithout(request, unreachable)).join(' ')] : []),
   ];
@@ -187,9 +198,9 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
     }
     const parsed = JSON.parse(result.stdout) as { drvPath?: string; outputs?: Record<string, string>; path?: string }[];
     // Nix 2.8 reports a store-path installable as {"path": ...}, without drvPath and outputs.
-    if (!parsed[0]?.outputs && parsed[0]?.path) return { kind: 'done', result: { drvPath: '', outputs: { out: parsed[0].path }, monitor } };
-    if (!parsed[0]?.outputs || !parsed[0].drvPath) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
-    return { kind: 'done', result: { drvPath: parsed[0].drvPath, outputs: parsed[0].outputs, monitor } };
+    const all = parsed.map((p) => (!p.outputs && p.path ? { drvPath: '', outputs: { out: p.path } } : { drvPath: p.drvPath ?? '', outputs: p.outputs ?? {} }));
+    if (parsed.some((p) => !p.path && (!p.outputs || !p.drvPath)) || !all.length) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
+    return { kind: 'done', result: { ...all[0], monitor, all } };
   } finally {
     reporter?.stop();
   }
@@ -276,7 +287,7 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: R
   }
   if (diagnosis) lines.push(formatDiagnosis(diagnosis));
   if (request.logFile) lines.push(`Full log: ${relative(request.cwd, request.logFile) || request.logFile}`);
-  return new NixBuildError(lines.join('\n'), failed, tail, diagnosis);
+  return new NixBuildError(lines.join('\n'), failed, tail, diagnosis, monitor);
 }
 
 /** "built 2, fetched 3 in 1m02s" */
