@@ -152,7 +152,30 @@ describeIfTools(['nix', 'git', 'bash'])('build-image --batch: one nix build for 
     expect(result.output).not.toMatch(/Failed tasks:[\s\S]*(alpha|gamma):build-image/);
   });
 
+  it('fails only the task of a profile whose evaluation fails, with Nix\'s error under it', () => {
+    const n = nonce();
+    ws.write(
+      'flake.nix',
+      hermeticFlake({
+        packages: Object.fromEntries(
+          profiles.map((p) => [p, p === 'gamma' ? '${throw "the gamma profile cannot be evaluated"}' : `${n}$bb mkdir $out; echo ${p} > $out/nixos.qcow2`]),
+        ),
+      }),
+    );
+    ws.commit();
+    const spy = createNixSpy(spyDir);
+    const result = ws.nx(['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
+    expect(result.code).not.toBe(0);
+    expect(spy.buildCalls()).toHaveLength(1);
+    expect(underTask(result.output, 'gamma', 'build-image')).toContain('the gamma profile cannot be evaluated');
+    expect(underTask(result.output, 'alpha', 'build-image')).toContain('manifest: artifacts/images/alpha/manifest.json');
+    expect(result.output).toMatch(/Failed tasks:[\s\S]*gamma:build-image/);
+    expect(result.output).not.toMatch(/Failed tasks:[\s\S]*(alpha|beta):build-image/);
+  });
+
   it('runs the VM tests of three profiles with one nix build; each gets its JUnit report and its own status', () => {
+    ws.write('flake.nix', flake('beta'));
+    ws.commit();
     const spy = createNixSpy(spyDir);
     const result = ws.nx(['run-many', '-t', 'vm-test', '--batch', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).not.toBe(0);
