@@ -14,7 +14,7 @@ export interface NixBuildRequest {
   cwd: string;
   /** e.g. ".#packages.x86_64-linux.development" or a store path; what messages name. */
   installable: string;
-  /** Build these instead of `installable`, in one `nix build --keep-going` (a batch); the result lists all. */
+  /** Build these instead of `installable`, in one `nix build --keep-going` (a batch); the result describes the first. */
   installables?: readonly string[];
   /** Absolute out-link path (a GC root); without it `--no-link`. */
   outLink?: string;
@@ -36,8 +36,6 @@ export interface NixBuildResult {
   drvPath: string;
   outputs: Record<string, string>;
   monitor: NixBuildMonitor;
-  /** Every built installable, as `nix build --json` lists them (not in the order given). */
-  all: { drvPath: string; outputs: Record<string, string> }[];
 }
 
 export class NixBuildError extends Error {
@@ -198,9 +196,9 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
     }
     const parsed = JSON.parse(result.stdout) as { drvPath?: string; outputs?: Record<string, string>; path?: string }[];
     // Nix 2.8 reports a store-path installable as {"path": ...}, without drvPath and outputs.
-    const all = parsed.map((p) => (!p.outputs && p.path ? { drvPath: '', outputs: { out: p.path } } : { drvPath: p.drvPath ?? '', outputs: p.outputs ?? {} }));
-    if (parsed.some((p) => !p.path && (!p.outputs || !p.drvPath)) || !all.length) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
-    return { kind: 'done', result: { ...all[0], monitor, all } };
+    if (!parsed[0]?.outputs && parsed[0]?.path) return { kind: 'done', result: { drvPath: '', outputs: { out: parsed[0].path }, monitor } };
+    if (!parsed[0]?.outputs || !parsed[0].drvPath) throw new Error(`nix build printed no outputs for ${request.installable}: ${result.stdout}`);
+    return { kind: 'done', result: { drvPath: parsed[0].drvPath, outputs: parsed[0].outputs, monitor } };
   } finally {
     reporter?.stop();
   }
