@@ -42,6 +42,12 @@ describe('.github/workflows/ci.yml', () => {
     expect(scripts).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --selectProjects unit']));
   });
 
+  it('builds the images of all affected profiles in one job, as one batch (one evaluation, one nix build)', () => {
+    const images = workflow.jobs.images.steps.flatMap((s) => (s.run ? [s.run] : []));
+    expect(images.filter((s) => targetsOf(s).includes('build-image'))).toEqual(['npx nx affected -t build-image --batch']);
+    expect(Object.entries(workflow.jobs).filter(([name]) => name !== 'images').flatMap(([, job]) => job.steps.flatMap((s) => (s.run ? targetsOf(s.run) : [])))).not.toContain('build-image');
+  });
+
   it('names only targets that exist in the workspace graph', () => {
     const named = [...new Set(scripts.flatMap(targetsOf))];
     expect(named.length).toBeGreaterThan(0);

@@ -15,6 +15,8 @@ export const imageManifestFile = (profile: string) => `${imageDir(profile)}/mani
 /** The out-link beside the manifest: the image's GC root. */
 export const imageOutLink = (profile: string) => `${imageDir(profile)}/result`;
 export const buildLogFile = (profile: string) => `${ARTIFACTS_DIR}/logs/${profile}/build-image.log`;
+/** The full log of a batch of one target (`--batch`): one `nix build` for the tasks of many projects. */
+export const batchLogFile = (target: string) => `${ARTIFACTS_DIR}/logs/batch-${target}.log`;
 /** JUnit report and logs of a project's VM tests. */
 export const testReportDir = (project: string) => `${ARTIFACTS_DIR}/tests/${project}`;
 /** One folder per VM instance: <VMS_DIR>/<profile>/<instance>. */

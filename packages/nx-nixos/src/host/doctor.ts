@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { NixBuildError, nixBuild } from '../nix/build';
 import { NIX_INSTALL_HINT } from '../nix/command';
 import { formatBytes } from '../nix/progress-render';
+import { buildParallelism, describeParallelism } from '../nix/parallelism';
 import { checkSystemFeatures, flakeNixRequirement, nixSettings } from '../nix/requirements';
 import { compareVersions, parseNixVersion, probeNix, type NixVersion } from '../nix/version';
 import type { Profile } from '../profile/schema';
@@ -113,11 +114,31 @@ async function systemFeatureChecks(profiles: readonly DoctorProfile[]): Promise<
   });
 }
 
+/**
+ * How many derivations local builds run at once and how many cores each gets, and where each value comes
+ * from: one line per distinct maxJobs option of the build-image targets.
+ */
+export function buildJobsChecks(maxJobsOptions: readonly (number | undefined)[], env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
+  const distinct = maxJobsOptions.length ? [...new Set(maxJobsOptions)] : [undefined];
+  return distinct.map((maxJobs) => {
+    const parallelism = buildParallelism({ maxJobs }, env);
+    const serial = parallelism.maxJobs.value === '1';
+    return {
+      name: 'build jobs',
+      level: 'ok',
+      detail: `${describeParallelism(parallelism)}${serial ? '; derivations build one at a time' : ''}`,
+      ...(serial ? { fix: `to build in parallel, remove max-jobs from ${parallelism.maxJobs.source} or set it to auto` } : {}),
+    };
+  });
+}
+
 /** Everything the targets need from the host, each with a fix hint. `error` means a required part is missing. */
 export async function runDoctor(
   workspaceRoot: string,
   thresholds = { warnFreeBytes: 20 * GiB, errorFreeBytes: 2 * GiB },
   profiles: readonly DoctorProfile[] = [],
+  /** The maxJobs options of the build-image targets. */
+  maxJobsOptions: readonly (number | undefined)[] = [],
 ): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   let version: NixVersion | undefined;
@@ -133,6 +154,7 @@ export async function runDoctor(
     const flake = flakeNixCheck(workspaceRoot, version);
     if (flake) checks.push(flake);
     if (build.level === 'ok') checks.push(...(await systemFeatureChecks(profiles)));
+    checks.push(...buildJobsChecks(maxJobsOptions));
   }
   const kvm = kvmStatus();
   checks.push(

@@ -6,19 +6,24 @@ import { diagnoseNixFailure, formatDiagnosis, networkFailure, OFFLINE_WAYS_OUT, 
 import { describeInput, inputForUrl, readLockedInputs } from './flake-lock';
 import { NixBuildMonitor } from './progress';
 import { formatBytes, formatDuration, ProgressReporter, type ProgressOutput } from './progress-render';
+import { buildParallelism } from './parallelism';
 import { probeNix } from './version';
 
 export interface NixBuildRequest {
   /** Folder Nix runs in (the workspace root); also the base for relative paths in messages. */
   cwd: string;
-  /** e.g. ".#packages.x86_64-linux.development" or a store path. */
+  /** e.g. ".#packages.x86_64-linux.development" or a store path; what messages name. */
   installable: string;
+  /** Build these instead of `installable`, in one `nix build --keep-going` (a batch); the result describes the first. */
+  installables?: readonly string[];
   /** Absolute out-link path (a GC root); without it `--no-link`. */
   outLink?: string;
   /** No substituters: nothing is fetched, nothing waits on the network. */
   offline?: boolean;
   /** Further arguments for `nix build`, e.g. ["--max-jobs", "4"]. */
   extraArgs?: readonly string[];
+  /** The maxJobs option: local build jobs, 0 for none (parallelism.ts weighs it against the Nix configuration). */
+  maxJobs?: number;
   /** Absolute path of the full log file (build logs and Nix messages). */
   logFile?: string;
   /** Stream every build log line to `progress` as well. */
@@ -40,6 +45,8 @@ export class NixBuildError extends Error {
     readonly logTail: string[],
     /** A host problem (no build users, no network, no KVM, ...) that any Nix call would hit. */
     readonly diagnosis?: NixDiagnosis,
+    /** What Nix reported while it ran (failed builds and their log tails), when it ran. */
+    readonly monitor?: NixBuildMonitor,
   ) {
     super(message);
     this.name = 'NixBuildError';
@@ -167,12 +174,14 @@ async function buildAttempt(request: NixBuildRequest, log: BuildLog | undefined,
   }
   const args = [
     'build',
-    request.installable,
+    ...(request.installables ?? [request.installable]),
+    ...(request.installables ? ['--keep-going'] : []),
     '--json',
     '--log-format',
     'internal-json',
     ...(request.outLink ? ['--out-link', request.outLink] : ['--no-link']),
     ...(request.offline ? offlineArgs() : []),
+    ...buildParallelism({ maxJobs: request.maxJobs, extraArgs: request.extraArgs }).args,
     ...(request.extraArgs ?? []),
     ...(unreachable.length ? ['--option', 'substituters', (await substitutersWithout(request, unreachable)).join(' ')] : []),
   ];
@@ -276,7 +285,7 @@ function buildError(request: NixBuildRequest, monitor: NixBuildMonitor, shown: R
   }
   if (diagnosis) lines.push(formatDiagnosis(diagnosis));
   if (request.logFile) lines.push(`Full log: ${relative(request.cwd, request.logFile) || request.logFile}`);
-  return new NixBuildError(lines.join('\n'), failed, tail, diagnosis);
+  return new NixBuildError(lines.join('\n'), failed, tail, diagnosis, monitor);
 }
 
 /** "built 2, fetched 3 in 1m02s" */

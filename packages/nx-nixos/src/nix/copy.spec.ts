@@ -1,7 +1,7 @@
 import { pushStoreUri, scrubSecrets, sharingArgs, sharingFromOptions } from './copy';
 
 describe('sharingArgs', () => {
-  it('passes caches, keys, builders, jobs and features to nix build', () => {
+  it('passes caches, keys, builders and features to nix build (maxJobs goes through decideParallelism)', () => {
     expect(
       sharingArgs({
         substituters: ['http://a:1', 's3://b'],
@@ -14,7 +14,6 @@ describe('sharingArgs', () => {
       '--option', 'extra-substituters', 'http://a:1 s3://b',
       '--option', 'extra-trusted-public-keys', 'k-1:AAAA=',
       '--option', 'builders', '@/etc/nix/machines',
-      '--max-jobs', '0',
       '--option', 'system-features', 'kvm nixos-test',
     ]);
     expect(sharingArgs({})).toEqual([]);

@@ -16,13 +16,15 @@ export interface NixSharingOptions {
   systemFeatures?: string[];
 }
 
-/** The `nix build` arguments for the sharing options (Nix 2.8 accepts all of them for a root single-user store). */
+/**
+ * The `nix build` arguments for the sharing options (Nix 2.8 accepts all of them for a root single-user store).
+ * maxJobs is not among them: nixBuild weighs it against the Nix configuration (parallelism.ts).
+ */
 export function sharingArgs(options: NixSharingOptions): string[] {
   const args: string[] = [];
   if (options.substituters?.length) args.push('--option', 'extra-substituters', options.substituters.join(' '));
   if (options.trustedPublicKeys?.length) args.push('--option', 'extra-trusted-public-keys', options.trustedPublicKeys.join(' '));
   if (options.builders !== undefined) args.push('--option', 'builders', options.builders);
-  if (options.maxJobs !== undefined) args.push('--max-jobs', String(options.maxJobs));
   if (options.systemFeatures?.length) args.push('--option', 'system-features', options.systemFeatures.join(' '));
   return args;
 }

@@ -4,7 +4,9 @@ import { isGitRepository, untrackedFiles } from '../git/git';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
 import type { Profile } from '../profile/schema';
+import { nixBuildBatch } from './batch';
 import { nixBuild, type NixBuildResult } from './build';
+import type { NixBuildMonitor } from './progress';
 import { runNix } from './command';
 import { pushToCache, sharingArgs, type NixSharingOptions, type PushResult } from './copy';
 import type { ProgressOutput } from './progress-render';
@@ -162,7 +164,7 @@ export interface ImageBuildOptions {
   push?: { to: string; signingKeyFile?: string };
 }
 
-const buildArgs = (options: ImageBuildOptions) => [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])];
+const buildArgs = (options: Pick<ImageBuildOptions, 'sharing' | 'extraArgs'>) => [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])];
 
 export const installableFor = (profile: Profile) => `packages.${profile.system}.${profile.flake.attribute}`;
 
@@ -182,11 +184,23 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
     outLink: outLinkPath(workspaceRoot, profile.name),
     offline: options.offline,
     extraArgs: buildArgs(options),
+    maxJobs: options.sharing?.maxJobs,
     logFile: inWorkspace(workspaceRoot, buildLogFile(profile.name)),
     verbose: options.verbose,
     progress: options.progress,
   });
-  const out = build.outputs.out ?? Object.values(build.outputs)[0];
+  const manifest = await writeManifest(options, build.drvPath, build.outputs);
+  if (!options.push) return { manifest, build };
+  const push = await pushToCache({ cwd: workspaceRoot, paths: [manifest.storePath], ...options.push });
+  if (!push.ok) (options.warn ?? console.warn)(`warning: the image was built but not pushed to ${options.push.to}: ${push.reason}`);
+  return { manifest, build, push };
+}
+
+/** Checks that the build output holds the image profile.json names, and writes its manifest atomically. */
+async function writeManifest(options: Pick<ImageBuildOptions, 'workspaceRoot' | 'profile' | 'profileDir'>, drvPath: string, outputs: Record<string, string>): Promise<ImageManifest> {
+  const { workspaceRoot, profile } = options;
+  const installable = installableFor(profile);
+  const out = outputs.out ?? Object.values(outputs)[0];
   const image: ImageManifest['image'] =
     profile.image.kind === 'disk'
       ? { kind: 'disk', format: profile.image.format, file: profile.image.file }
@@ -203,16 +217,77 @@ export async function buildImage(options: ImageBuildOptions): Promise<{ manifest
     profile: profile.name,
     installable,
     storePath: out,
-    drvPath: build.drvPath,
+    drvPath,
     image,
     sizeBytes: imageFiles(partial).reduce((sum, f) => sum + statSync(f).size, 0),
     nixVersion: (await probeNix()).text,
   };
   writeFileAtomic(manifestPath(workspaceRoot, profile.name), JSON.stringify(manifest, null, 2) + '\n');
-  if (!options.push) return { manifest, build };
-  const push = await pushToCache({ cwd: workspaceRoot, paths: [out], ...options.push });
-  if (!push.ok) (options.warn ?? console.warn)(`warning: the image was built but not pushed to ${options.push.to}: ${push.reason}`);
-  return { manifest, build, push };
+  return manifest;
+}
+
+/** One image of a batch: a profile and where its messages go. */
+export interface BatchImage {
+  key: string;
+  profile: Profile;
+  profileDir: string;
+  flakeRef?: string;
+  warn?: (message: string) => void;
+}
+
+export type BatchImageOutcome = { ok: true; manifest: ImageManifest; built: number } | { ok: false; error: Error };
+
+/**
+ * Builds the images of many profiles with one evaluation and one `nix build` (nixBuildBatch) and writes each
+ * one's manifest and out-link. A profile that fails (checks, evaluation, build) fails alone; the others'
+ * manifests are written.
+ */
+export async function buildImages(
+  images: readonly BatchImage[],
+  options: Omit<ImageBuildOptions, 'profile' | 'profileDir' | 'flakeRef' | 'warn' | 'push'> & { logFile: string },
+): Promise<{ outcomes: Map<string, BatchImageOutcome>; monitor?: NixBuildMonitor }> {
+  const { workspaceRoot } = options;
+  const outcomes = new Map<string, BatchImageOutcome>();
+  const ready: BatchImage[] = [];
+  for (const image of images) {
+    const single = { ...options, ...image };
+    try {
+      await assertBuildableHere(single);
+      warnAboutUntrackedFiles(single);
+      ready.push(image);
+    } catch (e) {
+      outcomes.set(image.key, { ok: false, error: e as Error });
+    }
+  }
+  const batch = await nixBuildBatch({
+    cwd: workspaceRoot,
+    items: ready.map((image) => ({
+      key: image.key,
+      flakeRef: image.flakeRef ?? '.',
+      attrPath: installableFor(image.profile),
+      outLink: outLinkPath(workspaceRoot, image.profile.name),
+    })),
+    offline: options.offline,
+    extraArgs: buildArgs(options),
+    maxJobs: options.sharing?.maxJobs,
+    logFile: options.logFile,
+    verbose: options.verbose,
+    progress: options.progress,
+  });
+  for (const image of ready) {
+    const outcome = batch.outcomes.get(image.key);
+    if (!outcome || !outcome.ok) {
+      outcomes.set(image.key, { ok: false, error: outcome?.error ?? new Error(`${image.profile.name}: no result from the batch build`) });
+      continue;
+    }
+    try {
+      const manifest = await writeManifest({ workspaceRoot, profile: image.profile, profileDir: image.profileDir }, outcome.drvPath, outcome.outputs);
+      outcomes.set(image.key, { ok: true, manifest, built: outcome.built });
+    } catch (e) {
+      outcomes.set(image.key, { ok: false, error: e as Error });
+    }
+  }
+  return { outcomes, monitor: batch.monitor };
 }
 
 /**
@@ -235,7 +310,7 @@ export async function assertBuildableHere(options: Pick<ImageBuildOptions, 'work
 }
 
 /** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */
-function warnAboutUntrackedFiles(options: ImageBuildOptions): void {
+function warnAboutUntrackedFiles(options: Pick<ImageBuildOptions, 'workspaceRoot' | 'flakeRef' | 'profileDir' | 'warn'>): void {
   const { workspaceRoot } = options;
   if ((options.flakeRef ?? '.') !== '.' || !isGitRepository(workspaceRoot)) return;
   const untracked = untrackedFiles(workspaceRoot, [options.profileDir, 'flake.nix', 'flake.lock']);
@@ -298,7 +373,7 @@ function isLinkTo(link: string, target: string): boolean {
 }
 
 async function realise(options: ImageBuildOptions, path: string, outLink?: string): Promise<void> {
-  await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: buildArgs(options) });
+  await nixBuild({ cwd: options.workspaceRoot, installable: path, outLink, offline: options.offline, extraArgs: buildArgs(options), maxJobs: options.sharing?.maxJobs });
 }
 
 /** One line saying why substitution failed: no cache configured, unreachable, untrusted signature, or absent. */

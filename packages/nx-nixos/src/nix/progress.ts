@@ -216,6 +216,11 @@ export class NixBuildMonitor {
     return undefined;
   }
 
+  /** Every derivation whose builder failed (several with --keep-going). */
+  failedDerivations(): string[] {
+    return [...new Set(this.messages.flatMap(({ text }) => [...text.matchAll(/builder for '([^']+\.drv)' failed/g)].map((m) => m[1])))];
+  }
+
   logTail(drvPath: string): string[] {
     return this.logTails.get(drvPath) ?? [];
   }

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../fs/atomic';
 import { kvmStatus } from '../host/kvm';
 import type { Profile } from '../profile/schema';
 import { junitXml, type JUnitCase } from '../report/junit';
+import { nixBuildBatch } from './batch';
 import { NixBuildError, nixBuild } from './build';
 import { requiredSystemFeatures } from './eval';
 import { pushToCache, sharingArgs, type NixSharingOptions } from './copy';
@@ -40,24 +41,26 @@ export interface VmTestResult {
   junitFile: string;
 }
 
-/** Builds checks.<system>.<test> for every test of the subject; one JUnit case each. */
-export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> {
+const subjectName = (subject: VmTestSubject) => (subject.kind === 'profile' ? subject.profile.name : subject.project);
+
+/**
+ * Before the tests are built: the flake's Nix requirement, the subject's image when asked for, and KVM for
+ * tests that need it. Returns the tests with their attribute paths.
+ */
+async function prepareVmTests(options: VmTestOptions, log: (line: string) => void): Promise<{ test: string; attrPath: string; installable: string }[]> {
   const { workspaceRoot, subject } = options;
-  const log = options.log ?? ((line: string) => console.log(line));
   const flakeRef = options.flakeRef ?? '.';
-  const name = subject.kind === 'profile' ? subject.profile.name : subject.project;
   const system = subject.kind === 'profile' ? subject.profile.system : subject.system;
   const tests = subject.kind === 'profile' ? subject.profile.tests : subject.checks;
-  const dir = inWorkspace(workspaceRoot, testReportDir(name));
   await assertNixForFlake(workspaceRoot, flakeRef);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(inWorkspace(workspaceRoot, testReportDir(subjectName(subject))), { recursive: true });
 
   if (subject.kind === 'profile' && subject.withImage) {
     const image = await ensureImage({ ...options, profile: subject.profile, profileDir: subject.profileDir, log });
     log(imageAvailabilityLine(image));
   }
 
-  const installables = tests.map((test) => ({ test, installable: `${flakeRef}#checks.${system}.${test}` }));
+  const installables = tests.map((test) => ({ test, attrPath: `checks.${system}.${test}`, installable: `${flakeRef}#checks.${system}.${test}` }));
   if (options.kvmPreflight !== false) {
     const kvm = kvmStatus();
     if (!kvm.usable) {
@@ -71,7 +74,36 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
       }
     }
   }
+  return installables;
+}
 
+/** A failed test's JUnit case; a host problem (no build users, no network, no KVM) is thrown: it is not this test's failure. */
+function failedCase(test: string, seconds: number, e: unknown, log: (line: string) => void): JUnitCase {
+  if (!(e instanceof NixBuildError) || e.diagnosis) throw e;
+  log(`${test}: FAILED\n${e.message}`);
+  return { name: test, seconds, failure: { message: e.failedDerivation ? `builder for ${e.failedDerivation} failed` : 'nix build failed', details: e.message } };
+}
+
+/** Pushes the passed tests' results when asked, and writes the JUnit report. */
+async function finishVmTests(options: VmTestOptions, cases: JUnitCase[], resultPaths: string[], log: (line: string) => void): Promise<VmTestResult> {
+  const { workspaceRoot } = options;
+  if (options.push && resultPaths.length) {
+    const push = await pushToCache({ cwd: workspaceRoot, paths: resultPaths, ...options.push });
+    if (!push.ok) (options.warn ?? console.warn)(`warning: the test results were not pushed to ${options.push.to}: ${push.reason}`);
+    else log(`Pushed ${resultPaths.length} test result(s) to ${options.push.to} in ${push.seconds.toFixed(1)}s.`);
+  }
+  const name = subjectName(options.subject);
+  const junitFile = join(inWorkspace(workspaceRoot, testReportDir(name)), 'junit.xml');
+  writeFileAtomic(junitFile, junitXml(name, cases));
+  return { cases, junitFile };
+}
+
+/** Builds checks.<system>.<test> for every test of the subject; one JUnit case each. */
+export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> {
+  const { workspaceRoot } = options;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dir = inWorkspace(workspaceRoot, testReportDir(subjectName(options.subject)));
+  const installables = await prepareVmTests(options, log);
   const cases: JUnitCase[] = [];
   const resultPaths: string[] = [];
   for (const { test, installable } of installables) {
@@ -84,6 +116,7 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
         outLink: join(dir, `${test}-result`),
         offline: options.offline,
         extraArgs: [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])],
+        maxJobs: options.sharing?.maxJobs,
         logFile,
         verbose: options.verbose,
         progress: options.progress,
@@ -95,22 +128,76 @@ export async function runVmTests(options: VmTestOptions): Promise<VmTestResult> 
       resultPaths.push(...Object.values(build.outputs));
       cases.push({ name: test, seconds: (Date.now() - started) / 1000, systemOut: note });
     } catch (e) {
-      // A host problem (no build users, no network, no KVM) is not this test's failure: said once, for all.
-      if (!(e instanceof NixBuildError) || e.diagnosis) throw e;
-      log(`${test}: FAILED\n${e.message}`);
-      cases.push({
-        name: test,
-        seconds: (Date.now() - started) / 1000,
-        failure: { message: e.failedDerivation ? `builder for ${e.failedDerivation} failed` : 'nix build failed', details: e.message },
-      });
+      cases.push(failedCase(test, (Date.now() - started) / 1000, e, log));
     }
   }
-  if (options.push && resultPaths.length) {
-    const push = await pushToCache({ cwd: workspaceRoot, paths: resultPaths, ...options.push });
-    if (!push.ok) (options.warn ?? console.warn)(`warning: the test results were not pushed to ${options.push.to}: ${push.reason}`);
-    else log(`Pushed ${resultPaths.length} test result(s) to ${options.push.to} in ${push.seconds.toFixed(1)}s.`);
+  return finishVmTests(options, cases, resultPaths, log);
+}
+
+/** One subject of a batch of VM tests, with its own options (flakeRef, image, push) and output. */
+export interface BatchVmTestSubject extends VmTestOptions {
+  key: string;
+  log: (line: string) => void;
+}
+
+export type BatchVmTestOutcome = { ok: true; result: VmTestResult } | { ok: false; error: Error };
+
+/**
+ * The VM tests of many subjects from one evaluation and one `nix build --keep-going` (nixBuildBatch): each
+ * subject gets its own JUnit report; a test that fails fails only its case.
+ */
+export async function runVmTestBatch(
+  subjects: readonly BatchVmTestSubject[],
+  common: Pick<VmTestOptions, 'workspaceRoot' | 'offline' | 'extraArgs' | 'verbose' | 'progress' | 'sharing'> & { logFile: string },
+): Promise<Map<string, BatchVmTestOutcome>> {
+  const outcomes = new Map<string, BatchVmTestOutcome>();
+  const prepared: { subject: BatchVmTestSubject; tests: { test: string; attrPath: string; installable: string }[] }[] = [];
+  for (const subject of subjects) {
+    try {
+      prepared.push({ subject, tests: await prepareVmTests(subject, subject.log) });
+    } catch (e) {
+      outcomes.set(subject.key, { ok: false, error: e as Error });
+    }
   }
-  const junitFile = join(dir, 'junit.xml');
-  writeFileAtomic(junitFile, junitXml(name, cases));
-  return { cases, junitFile };
+  const itemKey = (subject: BatchVmTestSubject, test: string) => `${subject.key}\u0000${test}`;
+  const started = Date.now();
+  const batch = await nixBuildBatch({
+    cwd: common.workspaceRoot,
+    items: prepared.flatMap(({ subject, tests }) =>
+      tests.map(({ test, attrPath }) => ({
+        key: itemKey(subject, test),
+        flakeRef: subject.flakeRef ?? '.',
+        attrPath,
+        outLink: join(inWorkspace(common.workspaceRoot, testReportDir(subjectName(subject.subject))), `${test}-result`),
+      })),
+    ),
+    offline: common.offline,
+    extraArgs: [...sharingArgs(common.sharing ?? {}), ...(common.extraArgs ?? [])],
+    maxJobs: common.sharing?.maxJobs,
+    logFile: common.logFile,
+    verbose: common.verbose,
+    progress: common.progress,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  for (const { subject, tests } of prepared) {
+    try {
+      const cases: JUnitCase[] = [];
+      const resultPaths: string[] = [];
+      for (const { test } of tests) {
+        const outcome = batch.outcomes.get(itemKey(subject, test));
+        if (!outcome?.ok) {
+          cases.push(failedCase(test, seconds, outcome?.error ?? new Error(`${test}: no result from the batch build`), subject.log));
+          continue;
+        }
+        const note = outcome.built === 0 ? UP_TO_DATE : `passed (${outcome.built} derivation(s) built)`;
+        subject.log(`${test}: ${note}`);
+        resultPaths.push(...Object.values(outcome.outputs));
+        cases.push({ name: test, seconds, systemOut: note });
+      }
+      outcomes.set(subject.key, { ok: true, result: await finishVmTests(subject, cases, resultPaths, subject.log) });
+    } catch (e) {
+      outcomes.set(subject.key, { ok: false, error: e as Error });
+    }
+  }
+  return outcomes;
 }

@@ -17,6 +17,7 @@ export default async function doctorExecutor(options: DoctorOptions, context: Ex
       context.root,
       { warnFreeBytes: (options.warnFreeGiB ?? 20) * GiB, errorFreeBytes: (options.errorFreeGiB ?? 2) * GiB },
       profilesOf(context),
+      buildImageMaxJobs(context),
     );
     process.stdout.write(formatDoctor(checks));
     const failed = checks.filter((c) => c.level === 'error');
@@ -36,4 +37,16 @@ function profilesOf(context: ExecutorContext): DoctorProfile[] {
       return [];
     }
   });
+}
+
+/** The maxJobs option of each build-image target (nx.json `sharing`, targetDefaults, project.json). */
+function buildImageMaxJobs(context: ExecutorContext): (number | undefined)[] {
+  return Object.values(context.projectsConfigurations?.projects ?? {}).flatMap((project): (number | undefined)[] =>
+    Object.values(project.targets ?? {})
+      .filter((target) => target.executor?.endsWith(':build-image'))
+      .map((target) => {
+        const maxJobs = (target.options as { maxJobs?: unknown } | undefined)?.maxJobs;
+        return typeof maxJobs === 'number' ? maxJobs : undefined;
+      }),
+  );
 }

@@ -1,0 +1,44 @@
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { describeError } from './profile';
+
+/** What Nx expects back from a batch implementation: one result per task. */
+export type BatchResults = Record<string, { success: boolean; terminalOutput: string }>;
+
+/**
+ * The results one by one, as Nx wants them to print each under its task (a plain record of results is
+ * recorded but not printed).
+ */
+export async function* yieldResults(results: Promise<BatchResults>): AsyncGenerator<{ task: string; result: BatchResults[string] }> {
+  for (const [task, result] of Object.entries(await results)) yield { task, result };
+}
+
+/** The executor context of one task of a batch, as Nx would pass it to the task's own executor. */
+export function taskContext(context: ExecutorContext, taskGraph: TaskGraph, taskId: string): ExecutorContext {
+  const { project, target, configuration } = taskGraph.tasks[taskId].target;
+  return { ...context, projectName: project, targetName: target, configurationName: configuration };
+}
+
+/**
+ * The tasks of a batch in groups whose options agree on everything that reaches `nix build` (one build per
+ * group; a batch from `nx run-many` is normally one group).
+ */
+export function groupTasks<T>(inputs: Record<string, T>, buildKey: (options: T) => unknown): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const [taskId, options] of Object.entries(inputs)) {
+    const key = JSON.stringify(buildKey(options) ?? null);
+    groups.set(key, [...(groups.get(key) ?? []), taskId]);
+  }
+  return [...groups.values()];
+}
+
+/** The lines a task's result shows under it in Nx's output. */
+export class TaskOutput {
+  private readonly lines: string[] = [];
+  log = (line: string) => this.lines.push(line);
+  fail(name: string, e: unknown) {
+    this.lines.push(`${name}: ${describeError(e, process.env.NX_VERBOSE_LOGGING === 'true')}`);
+  }
+  result(success: boolean) {
+    return { success, terminalOutput: this.lines.length ? `${this.lines.join('\n')}\n` : '' };
+  }
+}
