@@ -37,6 +37,10 @@ export interface NixosPluginOptions {
   docsCheckTargetName?: string;
   /** Folder of the documentation project. Default "docs". */
   docsDir?: string;
+  /** Name of the documentation project, or false for none (a workspace with its own docs project). Default "docs". */
+  docsProjectName?: string | false;
+  /** Folder for images, logs, test reports and VM instances; Git ignores it but for its README. Default "artifacts". */
+  outputDir?: string;
   /** Options of the hygiene executor (rules, thresholds, allowlist), shared by repo and profile targets. */
   hygiene?: Record<string, unknown>;
   /** Options of the docs-check executor. */
@@ -108,6 +112,8 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   hygieneTargetName: 'hygiene',
   docsCheckTargetName: 'docs-check',
   docsDir: 'docs',
+  docsProjectName: 'docs',
+  outputDir: 'artifacts',
   hygiene: {},
   docsCheck: {},
   sharing: {},
@@ -248,6 +254,8 @@ const CHECKS: Record<Exclude<keyof ResolvedPluginOptions, 'sharing'>, Check> = {
   hygieneTargetName: name('a target name', 'hygiene'),
   docsCheckTargetName: name('a target name', 'docs-check'),
   docsDir: folder('the documentation folder', 'docs'),
+  docsProjectName: (option, value) => (value === false ? false : name('a project name, or false for no documentation project', 'docs')(option, value)),
+  outputDir: folder('the folder for images, logs, test reports and VM instances', 'artifacts'),
   hygiene: executorOptions('hygiene'),
   docsCheck: executorOptions('docs-check'),
 };
@@ -279,8 +287,8 @@ export function resolveOptions(options: NixosPluginOptions | undefined): Resolve
       }
     }
   }
-  if (resolved.repoProjectName === 'docs')
-    throw invalid('repoProjectName', '"docs" is the name of the documentation project', 'Pick another name for the repository project, e.g. "repo".');
+  if (resolved.docsProjectName !== false && resolved.repoProjectName === resolved.docsProjectName)
+    throw invalid('repoProjectName', `${shown(resolved.repoProjectName)} is the name of the documentation project (option docsProjectName)`, 'Pick another name for the repository project, e.g. "repo".');
   if (resolved.sharing === DEFAULT_OPTIONS.sharing) return resolved;
   if (resolved.sharing === null || typeof resolved.sharing !== 'object' || Array.isArray(resolved.sharing))
     throw invalid('sharing', `expected an object, got ${shown(resolved.sharing)}`, `Known keys of "sharing": ${SHARING_KEYS.join(', ')}.`);

@@ -144,7 +144,7 @@ function profileHygieneTarget(profile: Profile, root: string, options: ResolvedP
   return {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     ...TASK,
-    options: { ...options.hygiene, scope: 'profile', profilePaths },
+    options: { artifactsDir: options.outputDir, ...options.hygiene, scope: 'profile', profilePaths },
     cache: true,
     inputs: hygieneInputs(options, root, profilePaths),
     metadata: {
@@ -245,7 +245,7 @@ function repoHygieneTarget(options: ResolvedPluginOptions): TargetConfiguration 
   return {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     ...TASK,
-    options: { ...options.hygiene, scope: 'repo' },
+    options: { artifactsDir: options.outputDir, ...options.hygiene, scope: 'repo' },
     // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
     cache: false,
     metadata: {
@@ -284,10 +284,11 @@ function docsCheckTarget(options: ResolvedPluginOptions): TargetConfiguration {
   };
 }
 
+/** Only called when the workspace has a documentation project (docsProjectName is not false). */
 export function docsProject(options: ResolvedPluginOptions): ProjectConfiguration {
   return {
     root: options.docsDir,
-    name: 'docs',
+    name: options.docsProjectName || 'docs',
     tags: ['type:docs'],
     metadata: { description: 'Operator and developer documentation (Divio: tutorials, how-to, reference, explanation).' },
     targets: { [options.docsCheckTargetName]: docsCheckTarget(options) },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { globProblem } from '../../glob/glob';
 import { REPORT_FORMATS } from '../../report/format';
 import { HYGIENE_RULE_IDS } from './rules';
-import { ARTIFACTS_DIR } from '../../layout';
+import { outputDir } from '../../layout';
 
 const severity = z.enum(['error', 'warning', 'note']);
 const relativePath = z
@@ -36,7 +36,7 @@ export const hygieneOptionsSchema = z
     largeFileErrorMiB: mib.default(100),
     newFileBudgetMiB: mib.default(10),
     baseRef: z.string().min(1).optional(),
-    artifactsDir: relativePath.default(ARTIFACTS_DIR),
+    artifactsDir: relativePath.default(() => outputDir()),
     legacyFolders: z.array(relativePath).default([]),
     sopsFiles: z.array(relativePath).default(['config/secrets.yaml']),
     untracked: z.boolean().default(true),

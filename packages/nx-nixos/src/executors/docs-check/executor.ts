@@ -3,6 +3,7 @@ import type { Severity } from '../../report/finding';
 import type { RetiredCommandOption } from '../../checks/docs/retired';
 import type { ReportFormat } from '../../report/format';
 import { reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface DocsCheckOptions {
   docsDir?: string;
@@ -20,7 +21,8 @@ export interface DocsCheckOptions {
 }
 
 export default async function docsCheckExecutor(options: DocsCheckOptions, context: ExecutorContext) {
-  return reportErrors('docs-check', async () => {
+  return reportErrors(context.targetName ?? 'docs-check', async () => {
+    useWorkspaceOf(context);
     const { runDocsCheck } = await import('../../checks/docs/run');
     const { projectTargets } = await import('../../checks/docs/graph');
     const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { profileOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface StatusOptions {
   clean?: boolean;
@@ -7,7 +8,8 @@ export interface StatusOptions {
 }
 
 export default async function statusExecutor(options: StatusOptions, context: ExecutorContext) {
-  return reportErrors('status', async () => {
+  return reportErrors(context.targetName ?? 'status', async () => {
+    useWorkspaceOf(context);
     const { listInstances } = await import('../../qemu/instance');
     const { cleanInstance } = await import('../../qemu/stop');
     const { InstanceBusyError } = await import('../../qemu/lock');
