@@ -72,7 +72,9 @@ export const command: CliCommand = {
       throw new Error(`${dir} is not inside a Git working tree: hygiene lists files with git ls-files.`);
     }
     const plugin = pluginOptions(root, 'hygiene');
-    const options: Record<string, unknown> = { ...((plugin.hygiene as Record<string, unknown>) ?? {}) };
+    // The plugin's output folder is hygiene's artifacts folder, as in the inferred targets.
+    const outputDir = typeof plugin.outputDir === 'string' ? { artifactsDir: plugin.outputDir } : {};
+    const options: Record<string, unknown> = { ...outputDir, ...((plugin.hygiene as Record<string, unknown>) ?? {}) };
     const set = (key: string, value: unknown) => {
       if (value !== undefined) options[key] = value;
     };

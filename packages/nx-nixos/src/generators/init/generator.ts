@@ -38,7 +38,7 @@ function entryOptions(options: InitGeneratorOptions): NixosPluginOptions {
   if (options.nixModuleGlobs !== undefined)
     entry.nixModuleGlobs = typeof options.nixModuleGlobs === 'string' ? options.nixModuleGlobs.split(',').map((glob) => glob.trim()) : options.nixModuleGlobs;
   if (options.docsProject === false) entry.docsProjectName = false;
-  return entry as NixosPluginOptions;
+  return entry;
 }
 
 /** The same checks as graph inference, before anything is written: --profilesDir ../x is refused here. */
