@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describeIfTools } from '../src/testing/tools';
 import { BUSYBOX, hermeticFlake, REPO_ROOT, testEnv, type RunResult } from '../src/testing/workspace';
 
@@ -49,8 +49,24 @@ describeIfTools(['npm', 'git', 'nix', 'nix-store'])('the packed plugin in a fres
     ok(run('git', ['commit', '-qm', message]));
   };
 
+  /**
+   * A copy of the repository's parts that packing reads (the package, the build script, the base tsconfig), so
+   * that the packed build does not replace dist/ under other tests that load the plugin meanwhile.
+   */
+  const packageCopy = () => {
+    const copy = join(tmp, 'repo');
+    const pkg = join(copy, 'packages/nx-nixos');
+    cpSync(PLUGIN, pkg, { recursive: true, filter: (src) => !/^(node_modules|dist)(\/|$)/.test(relative(PLUGIN, src)) });
+    cpSync(join(REPO_ROOT, 'tools/build-plugin.js'), join(copy, 'tools/build-plugin.js'));
+    cpSync(join(REPO_ROOT, 'tsconfig.base.json'), join(copy, 'tsconfig.base.json'));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
+    if (existsSync(join(PLUGIN, 'node_modules'))) symlinkSync(join(PLUGIN, 'node_modules'), join(pkg, 'node_modules'));
+    return pkg;
+  };
+
   beforeAll(() => {
-    const pack = ok(run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: PLUGIN }));
+    // npm pack runs the package's prepack script: the build for the tarball.
+    const pack = ok(run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: packageCopy() }));
     [packed] = JSON.parse(pack.stdout) as [typeof packed & { filename: string }];
     tarball = join(tmp, (packed as unknown as { filename: string }).filename);
 
