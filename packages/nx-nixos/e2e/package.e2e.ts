@@ -132,6 +132,8 @@ describeIfTools(['npm', 'git', 'nix', 'nix-store'])('the packed plugin in a fres
       '--outputDir=out',
       '--repoProjectName=infra',
       '--buildImageTargetName=image',
+      '--launchTargetName=boot',
+      '--statusTargetName=vms',
       '--hygieneTargetName=scan',
       '--doctorTargetName=check-host',
       '--docsCheckTargetName=check-docs',
@@ -174,6 +176,14 @@ describeIfTools(['npm', 'git', 'nix', 'nix-store'])('the packed plugin in a fres
     expect(JSON.parse(readFileSync(join(root, 'out/images/web/manifest.json'), 'utf8'))).toMatchObject({ profile: 'web' });
     const second = ok(nx('run', 'web:image'));
     expect(second.output).toMatch(/local cache|existing outputs match the cache/);
+  });
+
+  it('names the configured targets and folders in the hints of other targets', () => {
+    const status = ok(nx('run', 'web:vms'));
+    expect(status.output).toContain('web: no instances. Start one: npx nx run web:boot');
+    // Exits non-zero where KVM or QEMU is missing; the disk check names the output folder either way.
+    const doctor = nx('run', 'infra:check-host');
+    expect(doctor.output).toMatch(/free under out\//);
   });
 
   it('runs hygiene and the docs check under their configured names', () => {
