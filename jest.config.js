@@ -5,6 +5,6 @@ const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts'
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/**/*.spec.ts', '<rootDir>/tools/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/packages/**/*.e2e.ts'], slowTestThreshold: 120 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/packages/**/*.e2e.ts'], slowTestThreshold: 120, globalSetup: '<rootDir>/tools/jest-build-plugin.js' },
   ],
 };

@@ -44,7 +44,7 @@ describeIfTools(['nix', 'git'])('generators with real nx', () => {
     expect(ws.nx(['g', '@rave/nx-nixos:init']).code).toBe(0);
     expect(ws.nx(['g', '@rave/nx-nixos:init']).code).toBe(0);
     const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
-    expect(nxJson.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: {} }]);
+    expect(nxJson.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: expect.objectContaining({ buildImageTargetName: 'build-image', vmTestTargetName: 'vm-test', doctorTargetName: 'doctor' }) }]);
     expect(readFileSync(join(ws.root, '.gitignore'), 'utf8')).toContain('/artifacts/*\n!/artifacts/README.md\n');
     ws.commit('init');
     expect(JSON.parse(ws.nx(['show', 'projects', '--json']).stdout)).toContain('development');

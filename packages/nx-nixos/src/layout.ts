@@ -5,23 +5,52 @@ import { join, posix } from 'node:path';
  * outputs and messages) unless a function takes the workspace root and says it is absolute.
  */
 
-/** Everything the plugin builds, logs and runs; Git ignores it but for its README. */
-export const ARTIFACTS_DIR = 'artifacts';
-export const ARTIFACTS_README = `${ARTIFACTS_DIR}/README.md`;
+/**
+ * The names a workspace chose in its plugin options that paths and messages use: the output folder, the
+ * target and project names that hints tell people to run. One workspace per process (the graph, an executor,
+ * a generator), so they are set once, by whoever read nx.json (useWorkspaceNames), and default to the
+ * plugin's defaults.
+ */
+export interface WorkspaceNames {
+  outputDir: string;
+  buildImageTargetName: string;
+  doctorTargetName: string;
+  repoProjectName: string;
+}
 
-export const imageDir = (profile: string) => `${ARTIFACTS_DIR}/images/${profile}`;
+export const DEFAULT_NAMES: Readonly<WorkspaceNames> = { outputDir: 'artifacts', buildImageTargetName: 'build-image', doctorTargetName: 'doctor', repoProjectName: 'repo' };
+
+let names: WorkspaceNames = { ...DEFAULT_NAMES };
+
+/** Sets the names of this process's workspace (from its resolved plugin options). */
+export function useWorkspaceNames(options: WorkspaceNames): void {
+  names = { outputDir: options.outputDir, buildImageTargetName: options.buildImageTargetName, doctorTargetName: options.doctorTargetName, repoProjectName: options.repoProjectName };
+}
+
+export const workspaceNames = (): Readonly<WorkspaceNames> => names;
+
+/** Everything the plugin builds, logs and runs (plugin option outputDir); Git ignores it but for its README. */
+export const outputDir = () => names.outputDir;
+export const outputReadme = () => `${names.outputDir}/README.md`;
+
+/** The command that builds a profile's image, as hints print it. */
+export const buildImageCommand = (profile: string) => `npx nx run ${profile}:${names.buildImageTargetName}`;
+/** The command that checks this machine, as hints print it. */
+export const doctorCommand = () => `npx nx run ${names.repoProjectName}:${names.doctorTargetName}`;
+
+export const imageDir = (profile: string) => `${names.outputDir}/images/${profile}`;
 /** The portable record of a built image. */
 export const imageManifestFile = (profile: string) => `${imageDir(profile)}/manifest.json`;
 /** The out-link beside the manifest: the image's GC root. */
 export const imageOutLink = (profile: string) => `${imageDir(profile)}/result`;
-export const buildLogFile = (profile: string) => `${ARTIFACTS_DIR}/logs/${profile}/build-image.log`;
+export const buildLogFile = (profile: string) => `${names.outputDir}/logs/${profile}/build-image.log`;
 /** The full log of a batch of one target (`--batch`): one `nix build` for the tasks of many projects. */
-export const batchLogFile = (target: string) => `${ARTIFACTS_DIR}/logs/batch-${target}.log`;
+export const batchLogFile = (target: string) => `${names.outputDir}/logs/batch-${target}.log`;
 /** JUnit report and logs of a project's VM tests. */
-export const testReportDir = (project: string) => `${ARTIFACTS_DIR}/tests/${project}`;
-/** One folder per VM instance: <VMS_DIR>/<profile>/<instance>. */
-export const VMS_DIR = `${ARTIFACTS_DIR}/vms`;
-export const instanceDir = (profile: string, instance: string) => `${VMS_DIR}/${profile}/${instance}`;
+export const testReportDir = (project: string) => `${names.outputDir}/tests/${project}`;
+/** One folder per VM instance: <vmsDir>/<profile>/<instance>. */
+export const vmsDir = () => `${names.outputDir}/vms`;
+export const instanceDir = (profile: string, instance: string) => `${vmsDir()}/${profile}/${instance}`;
 
 /** A workspace-relative path of this module made absolute. */
 export const inWorkspace = (workspaceRoot: string, path: string) => join(workspaceRoot, path);

@@ -61,9 +61,11 @@ export const command: CliCommand = {
       throw new Error(`${dir} is not inside a Git working tree: hygiene lists files with git ls-files.`);
     }
     const plugin = pluginOptions(root, 'hygiene');
+    // The plugin's output folder is hygiene's artifacts folder, as in the inferred targets.
+    const outputDir: Record<string, unknown> = typeof plugin.outputDir === 'string' ? { artifactsDir: plugin.outputDir } : {};
     // --output names a file from where the command runs; in nx.json it is relative to the workspace root.
     if (typeof given.output === 'string') given.output = resolve(given.output);
-    const options = overConfigured((plugin.hygiene as Record<string, unknown>) ?? {}, given);
+    const options = overConfigured({ ...outputDir, ...((plugin.hygiene as Record<string, unknown>) ?? {}) }, given);
     if (options.scope === 'profile' && typeof options.profileRoot === 'string') {
       const extra: unknown[] = Array.isArray(options.profilePaths) ? options.profilePaths : [];
       options.profilePaths = [...new Set([...(await profileClosureGlobs(root, options.profileRoot, plugin)), ...extra])];

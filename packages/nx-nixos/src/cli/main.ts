@@ -11,7 +11,6 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   help: async () => (await import('./help')).command,
   hygiene: async () => (await import('./hygiene')).command,
   imports: async () => (await import('./imports')).command,
-  reference: async () => (await import('./reference')).command,
   schema: async () => (await import('./schema')).command,
 };
 

@@ -28,7 +28,7 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, root: { type: 'string' }, help: { type: 'boolean' } } });
     if (values.help) {
-      console.log('Usage: nx-nixos reference [--check] [--root DIR]\n\nWrites the reference docs, the profile JSON Schema and the schema.json of the executors whose options are zod schemas;\nwith --check only reports the files that differ (exit 1).');
+      console.log('Usage: npm run reference -- [--check] [--root DIR]\n\nWrites the reference docs, the profile JSON Schema and the schema.json of the executors whose options are zod schemas;\nwith --check only reports the files that differ (exit 1).');
       return 0;
     }
     const root = values.root ?? process.cwd();
@@ -44,7 +44,7 @@ export const command: CliCommand = {
       }
     }
     if (stale.length) {
-      console.error(`Out of date: ${stale.join(', ')}. Run \`npx nx-nixos reference\` and commit the result.`);
+      console.error(`Out of date: ${stale.join(', ')}. Run \`npm run reference\` and commit the result.`);
       return 1;
     }
     return 0;

@@ -5,6 +5,18 @@ import { fixtureProfile, profileJson } from '../testing/workspace';
 import initGenerator from './init/generator';
 import profileGenerator from './profile/generator';
 
+const DEFAULT_TARGET_NAMES = {
+  buildImageTargetName: 'build-image',
+  vmTestTargetName: 'vm-test',
+  launchTargetName: 'launch',
+  startTargetName: 'start',
+  stopTargetName: 'stop',
+  statusTargetName: 'status',
+  hygieneTargetName: 'hygiene',
+  doctorTargetName: 'doctor',
+  docsCheckTargetName: 'docs-check',
+};
+
 describe('init generator', () => {
   let tree: Tree;
   beforeEach(() => {
@@ -15,7 +27,7 @@ describe('init generator', () => {
   it('registers the plugin, ignores artifacts/ except its README, and is idempotent', async () => {
     await initGenerator(tree, {});
     const once = { nx: tree.read('nx.json', 'utf-8'), ignore: tree.read('.gitignore', 'utf-8') };
-    expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: {} }]);
+    expect(readNxJson(tree)?.plugins).toEqual([{ plugin: '@rave/nx-nixos', options: DEFAULT_TARGET_NAMES }]);
     expect(once.ignore).toBe('node_modules\n\n# VM images, logs and test reports (written by @rave/nx-nixos)\n/artifacts/*\n!/artifacts/README.md\n');
     expect(tree.exists('artifacts/README.md')).toBe(true);
 
@@ -28,6 +40,26 @@ describe('init generator', () => {
     const before = tree.listChanges().map((c) => c.path);
     await expect(initGenerator(tree, { profilesDir: '../vms' })).rejects.toThrow(/^--profilesDir: "\.\.\/vms" leads outside the workspace\. Set it to/);
     expect(tree.listChanges().map((c) => c.path)).toEqual(before);
+  });
+
+  it('creates nx.json when it is missing and registers the options it is given, every target name written out', async () => {
+    tree.delete('nx.json');
+    await initGenerator(tree, { profilesDir: 'systems', docsDir: 'handbook', nixModuleGlobs: 'nix/**/*.nix, lib/*.nix', buildImageTargetName: 'image', outputDir: 'out', docsProject: false });
+    expect(readNxJson(tree)?.plugins).toEqual([
+      {
+        plugin: '@rave/nx-nixos',
+        options: { ...DEFAULT_TARGET_NAMES, buildImageTargetName: 'image', profilesDir: 'systems', docsDir: 'handbook', nixModuleGlobs: ['nix/**/*.nix', 'lib/*.nix'], outputDir: 'out', docsProjectName: false },
+      },
+    ]);
+    expect(tree.read('.gitignore', 'utf-8')).toContain('/out/*\n!/out/README.md\n');
+    expect(tree.exists('out/README.md')).toBe(true);
+    const once = tree.read('nx.json', 'utf-8');
+    await initGenerator(tree, { profilesDir: 'systems' });
+    expect(tree.read('nx.json', 'utf-8')).toBe(once);
+  });
+
+  it('refuses a target name the graph would refuse, naming the option', async () => {
+    await expect(initGenerator(tree, { buildImageTargetName: 'a:b' })).rejects.toThrow(/^--buildImageTargetName: "a:b" is empty or has a space/);
   });
 
   it('keeps an existing registration with its options', async () => {

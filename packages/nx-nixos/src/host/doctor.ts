@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NixBuildError, nixBuild } from '../nix/build';
-import { NIX_INSTALL_HINT } from '../nix/command';
+import { nixInstallHint } from '../nix/command';
 import { formatBytes } from '../nix/progress-render';
 import { buildParallelism, describeParallelism } from '../nix/parallelism';
 import { checkSystemFeatures, flakeNixRequirement, nixSettings } from '../nix/requirements';
@@ -11,7 +11,7 @@ import { compareVersions, parseNixVersion, probeNix, type NixVersion } from '../
 import type { Profile } from '../profile/schema';
 import { toolVersion } from '../qemu/tool-versions';
 import { kvmStatus } from './kvm';
-import { ARTIFACTS_DIR, inWorkspace, VMS_DIR } from '../layout';
+import { inWorkspace, outputDir, vmsDir, workspaceNames } from '../layout';
 
 export type CheckLevel = 'ok' | 'warning' | 'error';
 
@@ -101,7 +101,8 @@ async function systemFeatureChecks(profiles: readonly DoctorProfile[]): Promise<
   return [...groups.values()].map((group) => {
     const { system, image } = group[0].profile;
     const check = checkSystemFeatures(image.requiredSystemFeatures, system, settings);
-    const targets = group.map((p) => `${p.profile.name}:build-image`).join(', ');
+    const build = workspaceNames().buildImageTargetName;
+    const targets = group.map((p) => `${p.profile.name}:${build}`).join(', ');
     const files = group.map((p) => `${p.dir}/profile.json`).join(', ');
     return check.ok
       ? { name: 'build features', level: 'ok', detail: `${targets} need ${image.requiredSystemFeatures.join(', ')}: ${check.providers.join(', ')}` }
@@ -109,7 +110,7 @@ async function systemFeatureChecks(profiles: readonly DoctorProfile[]): Promise<
           name: 'build features',
           level: 'warning',
           detail: `${targets} ${check.detail} (image.requiredSystemFeatures in ${files})`,
-          fix: 'run build-image on a KVM host, or configure a remote builder with kvm in its supported features (option "builders")',
+          fix: `run ${build} on a KVM host, or configure a remote builder with kvm in its supported features (option "builders")`,
         };
   });
 }
@@ -146,7 +147,7 @@ export async function runDoctor(
     version = await probeNix();
     checks.push({ name: 'nix', level: 'ok', detail: `Nix ${version.text}` });
   } catch (e) {
-    checks.push({ name: 'nix', level: 'error', detail: (e as Error).message.split('. ')[0], fix: NIX_INSTALL_HINT });
+    checks.push({ name: 'nix', level: 'error', detail: (e as Error).message.split('. ')[0], fix: nixInstallHint() });
   }
   if (version) {
     const build = await nixBuildCheck();
@@ -167,15 +168,15 @@ export async function runDoctor(
     const version = await toolVersion(program);
     checks.push(version.found ? { name: program, level: 'ok', detail: version.version } : { name: program, level: 'error', detail: version.error, fix: fixes[program] });
   }
-  const artifacts = inWorkspace(workspaceRoot, ARTIFACTS_DIR);
+  const artifacts = inWorkspace(workspaceRoot, outputDir());
   const stats = statfsSync(existsSync(artifacts) ? artifacts : workspaceRoot);
   const free = stats.bavail * stats.bsize;
   const level: CheckLevel = free < thresholds.errorFreeBytes ? 'error' : free < thresholds.warnFreeBytes ? 'warning' : 'ok';
   checks.push({
     name: 'disk',
     level,
-    detail: `${formatBytes(free)} free under ${ARTIFACTS_DIR}/`,
-    ...(level === 'ok' ? {} : { fix: `free space (overlays and images need ${formatBytes(thresholds.warnFreeBytes)} or more), e.g. nix-collect-garbage -d and delete old ${VMS_DIR}` }),
+    detail: `${formatBytes(free)} free under ${outputDir()}/`,
+    ...(level === 'ok' ? {} : { fix: `free space (overlays and images need ${formatBytes(thresholds.warnFreeBytes)} or more), e.g. nix-collect-garbage -d and delete old ${vmsDir()}` }),
   });
   return checks;
 }

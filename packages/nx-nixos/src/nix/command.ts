@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { doctorCommand } from '../layout';
 
 /** The only place that starts Nix processes. */
 export type NixProgram = 'nix' | 'nix-store' | 'nix-instantiate';
@@ -6,12 +7,12 @@ export type NixProgram = 'nix' | 'nix-store' | 'nix-instantiate';
 /** Passed to every `nix` call: Nix 2.8 and newer keep flakes and the new CLI behind these. */
 export const NIX_EXPERIMENTAL_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
 
-export const NIX_INSTALL_HINT =
-  'Install Nix with the official installer (https://nixos.org/download) or your distribution\'s package (Debian/Ubuntu: `sudo apt-get install nix-bin nix-setup-systemd`) and make sure `nix` is on PATH; `npx nx run repo:doctor` says which version the flake needs.';
+export const nixInstallHint = () =>
+  `Install Nix with the official installer (https://nixos.org/download) or your distribution's package (Debian/Ubuntu: \`sudo apt-get install nix-bin nix-setup-systemd\`) and make sure \`nix\` is on PATH; \`${doctorCommand()}\` says which version the flake needs.`;
 
 export class NixMissingError extends Error {
   constructor(program: string) {
-    super(`${program} was not found on PATH. ${NIX_INSTALL_HINT}`);
+    super(`${program} was not found on PATH. ${nixInstallHint()}`);
     this.name = 'NixMissingError';
   }
 }

@@ -13,7 +13,7 @@ import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
 import { assertNixForFlake, checkSystemFeatures, MissingSystemFeaturesError, nixSettings } from './requirements';
 import { probeNix } from './version';
-import { buildLogFile, imageManifestFile, imageOutLink, inWorkspace, profileFile } from '../layout';
+import { buildImageCommand, buildLogFile, imageManifestFile, imageOutLink, inWorkspace, profileFile } from '../layout';
 
 export const manifestPath = (workspaceRoot: string, profile: string) => inWorkspace(workspaceRoot, imageManifestFile(profile));
 export const outLinkPath = (workspaceRoot: string, profile: string) => inWorkspace(workspaceRoot, imageOutLink(profile));
@@ -46,7 +46,7 @@ export type ImageManifest = z.infer<typeof imageManifestSchema>;
 
 export class ManifestMissingError extends Error {
   constructor(profile: string) {
-    super(`No image for profile "${profile}": ${imageManifestFile(profile)} does not exist. Build it first: npx nx run ${profile}:build-image`);
+    super(`No image for profile "${profile}": ${imageManifestFile(profile)} does not exist. Build it first: ${buildImageCommand(profile)}`);
     this.name = 'ManifestMissingError';
   }
 }
@@ -58,12 +58,12 @@ export function readImageManifest(workspaceRoot: string, profile: string): Image
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${imageManifestFile(profile)} is not valid JSON (${(e as Error).message}). Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`, { cause: e });
+    throw new Error(`${imageManifestFile(profile)} is not valid JSON (${(e as Error).message}). Rebuild it: ${buildImageCommand(profile)} --skip-nx-cache`, { cause: e });
   }
   const result = imageManifestSchema.safeParse(raw);
   if (!result.success)
     throw new Error(
-      `${imageManifestFile(profile)} is invalid: ${result.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}. Rebuild it: npx nx run ${profile}:build-image --skip-nx-cache`,
+      `${imageManifestFile(profile)} is invalid: ${result.error.issues.map((i) => `${i.path.join('.') || '$'}: ${i.message}`).join('; ')}. Rebuild it: ${buildImageCommand(profile)} --skip-nx-cache`,
     );
   return result.data;
 }
@@ -92,7 +92,7 @@ export function imageFileProblems(manifest: Pick<ImageManifest, 'storePath' | 'i
   });
 }
 
-const rebuildHint = (profile: string) => `Rebuild the image: npx nx run ${profile}:build-image --skip-nx-cache`;
+const rebuildHint = (profile: string) => `Rebuild the image: ${buildImageCommand(profile)} --skip-nx-cache`;
 
 /** The image fields of the manifest that differ from profile.json (edited since the image was built). */
 export function outdatedImageFields(manifest: ImageManifest, profile: Profile): string[] {

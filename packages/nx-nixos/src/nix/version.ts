@@ -1,4 +1,4 @@
-import { NIX_INSTALL_HINT, runNix, stripAnsi } from './command';
+import { nixInstallHint, runNix, stripAnsi } from './command';
 
 export interface NixVersion {
   text: string;
@@ -11,7 +11,7 @@ export const MINIMUM_NIX = { major: 2, minor: 8 };
 
 export class NixTooOldError extends Error {
   constructor(version: NixVersion) {
-    super(`Nix ${version.text} is too old: version ${MINIMUM_NIX.major}.${MINIMUM_NIX.minor} or newer is needed. ${NIX_INSTALL_HINT}`);
+    super(`Nix ${version.text} is too old: version ${MINIMUM_NIX.major}.${MINIMUM_NIX.minor} or newer is needed. ${nixInstallHint()}`);
     this.name = 'NixTooOldError';
   }
 }
@@ -42,7 +42,7 @@ let probed: Promise<NixVersion> | undefined;
 export function probeNix(): Promise<NixVersion> {
   probed ??= (async () => {
     const result = await runNix('nix', ['--version']);
-    if (result.code !== 0) throw new Error(`\`nix --version\` failed: ${result.stderrTail.join('\n')}\n${NIX_INSTALL_HINT}`);
+    if (result.code !== 0) throw new Error(`\`nix --version\` failed: ${result.stderrTail.join('\n')}\n${nixInstallHint()}`);
     const version = parseNixVersion(result.stdout);
     if (!atLeast(version, MINIMUM_NIX.major, MINIMUM_NIX.minor)) throw new NixTooOldError(version);
     return version;

@@ -58,6 +58,24 @@ describe('createNodes', () => {
     expect(projects['.'].name).toBe('workspace');
   });
 
+  it('names the documentation project through docsProjectName, or infers none with false', async () => {
+    const named = await createNodesForFiles(files, { docsProjectName: 'manual' }, context);
+    const docs = Object.fromEntries(named.flatMap(([, r]) => Object.entries(r.projects ?? {})))['docs'];
+    expect(docs.name).toBe('manual');
+    const none = await createNodesForFiles(files, { docsProjectName: false }, context);
+    expect(none.flatMap(([, r]) => Object.keys(r.projects ?? {})).sort()).toEqual(['.', 'profiles/dev', 'profiles/prod']);
+  });
+
+  it('writes outputs under outputDir, and makes it hygiene\'s artifacts folder', async () => {
+    const results = await createNodesForFiles(files, { outputDir: 'out' }, context);
+    const projects = Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));
+    const targets = projects['profiles/dev'].targets ?? {};
+    expect(targets['build-image'].outputs).toEqual(['{workspaceRoot}/out/images/dev/manifest.json']);
+    expect(targets['vm-test'].outputs).toEqual(['{workspaceRoot}/out/tests/dev']);
+    expect(targets.hygiene.options.artifactsDir).toBe('out');
+    expect(projects['.'].targets?.hygiene.options.artifactsDir).toBe('out');
+  });
+
   it('lets vm-test depend on the image only with vmTestDependsOnImage', async () => {
     const project = async (options: object) => {
       const results = await createNodesForFiles(files, options, context);

@@ -8,6 +8,7 @@ import { entryNixInputs, profileNixInputs } from './nix-inputs';
 import { nixModuleProjectName, nixModuleRoot } from './nix-modules';
 import { featureModuleRoot, featureOfModuleRoot, resolveOptions, type NixosPluginOptions, type ResolvedPluginOptions } from './options';
 import { docsProject, moduleProject, profileProject, repoProject } from './targets';
+import { useWorkspaceNames } from '../layout';
 
 export const PLUGIN_FILES_GLOB = '**/{profile.json,flake.nix,README.md,*.nix}';
 
@@ -26,7 +27,7 @@ function filesByKind(files: readonly string[], options: ResolvedPluginOptions): 
   const kinds: FilesByKind = { repo: [], docs: [], nix: [], profiles: [] };
   for (const file of files) {
     if (file === 'flake.nix') kinds.repo.push(file);
-    else if (file === `${options.docsDir}/README.md`) kinds.docs.push(file);
+    else if (file === `${options.docsDir}/README.md` && options.docsProjectName !== false) kinds.docs.push(file);
     else if (file.endsWith('.nix')) kinds.nix.push(file);
     else if (file.endsWith('/profile.json') && dirname(dirname(file)) === options.profilesDir) kinds.profiles.push(file);
   }
@@ -158,6 +159,7 @@ export async function createNodesForFiles(
   context: CreateNodesContextV2,
 ): Promise<CreateNodesResultV2> {
   const options = resolveOptions(rawOptions);
+  useWorkspaceNames(options);
   const kinds = filesByKind(files, options);
   const knownFiles = new Set(files);
   const nixIndex = new NixImportIndex(context.workspaceRoot, options, { knownFiles });
@@ -186,7 +188,7 @@ export async function createNodesForFiles(
     results.push(repoNodes(inference, file));
   }
   for (const file of kinds.docs) {
-    inference.claim('docs', `the documentation project of ${options.docsDir}`);
+    inference.claim(options.docsProjectName || 'docs', `the documentation project of ${options.docsDir} (option "docsProjectName")`);
     results.push(docsNodes(inference, file));
   }
   moduleNodes(inference, kinds.nix, results, errors);

@@ -77,12 +77,22 @@ describe('plugin options are checked, with nx.json, the plugin, the option, the 
     [{ hygiene: { profilePaths: 'x/**' } }, /option "hygiene\.profilePaths" .* expected an array of globs/],
     [{ docsCheck: { allowlist: '../allow.json' } }, /option "docsCheck\.allowlist" .* leads outside the workspace/],
     [{ sharing: 'cache' }, /option "sharing" .* expected an object, got "cache"/],
+    [{ docsProjectName: 'my docs' }, /option "docsProjectName" .* "my docs" is empty or has a space.*Set it to a project name, or false for no documentation project/],
+    [{ docsProjectName: true }, /option "docsProjectName" .* expected a name, got the boolean true/],
+    [{ docsProjectName: 'infra', repoProjectName: 'infra' }, /option "repoProjectName" .* "infra" is the name of the documentation project \(option docsProjectName\)/],
+    [{ outputDir: '../out' }, /option "outputDir" .* leads outside the workspace\. Set it to the folder for images, logs, test reports and VM instances/],
+    [{ outputDir: '.' }, /option "outputDir" .* is the workspace root itself/],
   ])('%j', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });
 
   it('normalises folders, so that profiles are found however the folder is written', () => {
     expect(resolveOptions({ profilesDir: './vms/', docsDir: 'doc//', nixModulesBase: '.' })).toMatchObject({ profilesDir: 'vms', docsDir: 'doc', nixModulesBase: '.' });
+  });
+
+  it('turns the documentation project off with docsProjectName false, which frees the name "docs"', () => {
+    expect(resolveOptions({ docsProjectName: false, repoProjectName: 'docs' })).toMatchObject({ docsProjectName: false, repoProjectName: 'docs' });
+    expect(resolveOptions({ outputDir: './build/vm/' }).outputDir).toBe('build/vm');
   });
 
   it('rejects options that are not an object', () => {

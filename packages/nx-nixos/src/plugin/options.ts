@@ -37,6 +37,10 @@ export interface NixosPluginOptions {
   docsCheckTargetName?: string;
   /** Folder of the documentation project. Default "docs". */
   docsDir?: string;
+  /** Name of the documentation project, or false for none (a workspace with its own docs project). Default "docs". */
+  docsProjectName?: string | false;
+  /** Folder for images, logs, test reports and VM instances; Git ignores it but for its README. Default "artifacts". */
+  outputDir?: string;
   /** Options of the hygiene executor (rules, thresholds, allowlist), shared by repo and profile targets. */
   hygiene?: Record<string, unknown>;
   /** Options of the docs-check executor. */
@@ -108,6 +112,8 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   hygieneTargetName: 'hygiene',
   docsCheckTargetName: 'docs-check',
   docsDir: 'docs',
+  docsProjectName: 'docs',
+  outputDir: 'artifacts',
   hygiene: {},
   docsCheck: {},
   sharing: {},
@@ -257,7 +263,7 @@ export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, '
   repoProjectName: {
     check: name('a project name', 'repo'),
     meaning: 'Name of the workspace-root project that carries the `doctor` and `hygiene` targets.',
-    accepts: `${NAME}; not \`docs\``,
+    accepts: `${NAME}; differs from \`docsProjectName\``,
   },
   nixInputs: {
     check: globs('globs of files every image build reads', 'config/**/*.yaml'),
@@ -294,7 +300,18 @@ export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, '
   statusTargetName: { check: name('a target name', 'status'), meaning: 'Name of the target that shows a profile\'s VM instances.', accepts: TARGET_NAME },
   hygieneTargetName: { check: name('a target name', 'hygiene'), meaning: 'Name of the hygiene target of the repository project and of each profile.', accepts: TARGET_NAME },
   docsCheckTargetName: { check: name('a target name', 'docs-check'), meaning: 'Name of the documentation project\'s target that checks the docs.', accepts: NAME },
-  docsDir: { check: folder('the documentation folder', 'docs'), meaning: 'Folder of the `docs` project.', accepts: FOLDER },
+  docsDir: { check: folder('the documentation folder', 'docs'), meaning: 'Folder of the documentation project.', accepts: FOLDER },
+  docsProjectName: {
+    check: (option, value) => (value === false ? false : name('a project name, or false for no documentation project', 'docs')(option, value)),
+    meaning: 'Name of the documentation project; `false` for none (a workspace that has a documentation project of its own).',
+    accepts: 'a name, or `false`; differs from `repoProjectName`',
+  },
+  outputDir: {
+    check: folder('the folder for images, logs, test reports and VM instances', 'artifacts'),
+    meaning:
+      'Folder of everything the targets write: image manifests and out-links (`<outputDir>/images/<profile>/`), build logs, VM test reports, VM instances. Hygiene treats it as the artifacts folder (its `artifactsDir`), and the init generator keeps it out of Git but for its README.',
+    accepts: 'a folder inside the workspace',
+  },
   hygiene: {
     check: executorOptions('hygiene'),
     meaning: 'Options of the hygiene executor for every target that runs it ([hygiene reference](hygiene.md)).',
@@ -340,8 +357,8 @@ export function resolveOptions(options: NixosPluginOptions | undefined): Resolve
       }
     }
   }
-  if (resolved.repoProjectName === 'docs')
-    throw invalid('repoProjectName', '"docs" is the name of the documentation project', 'Pick another name for the repository project, e.g. "repo".');
+  if (resolved.docsProjectName !== false && resolved.repoProjectName === resolved.docsProjectName)
+    throw invalid('repoProjectName', `${shown(resolved.repoProjectName)} is the name of the documentation project (option docsProjectName)`, 'Pick another name for the repository project, e.g. "repo".');
   if (resolved.sharing === DEFAULT_OPTIONS.sharing) return resolved;
   if (resolved.sharing === null || typeof resolved.sharing !== 'object' || Array.isArray(resolved.sharing))
     throw invalid('sharing', `expected an object, got ${shown(resolved.sharing)}`, `Known keys of "sharing": ${SHARING_KEYS.join(', ')}.`);

@@ -1,7 +1,7 @@
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hygiene/scope';
-import { LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
+import { DEFAULT_OPTIONS, LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
 import { imageManifestFile, testReportDir } from '../layout';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
@@ -43,6 +43,12 @@ function hygieneInputs(options: ResolvedPluginOptions, root: string, profilePath
     indexStateInput(profilePathspecs(root, profilePaths)),
   ];
 }
+
+/**
+ * A changed outputDir is hygiene's artifacts folder, in the target's options so that it is part of the task
+ * hash (the executor would follow nx.json anyway).
+ */
+const outputDirOption = (options: ResolvedPluginOptions) => (options.outputDir === DEFAULT_OPTIONS.outputDir ? {} : { artifactsDir: options.outputDir });
 
 /** The plugin's `sharing` defaults that launch takes (no pushing). */
 const launchSharing = (options: ResolvedPluginOptions) =>
@@ -144,7 +150,7 @@ function profileHygieneTarget(profile: Profile, root: string, options: ResolvedP
   return {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     ...TASK,
-    options: { ...options.hygiene, scope: 'profile', profilePaths },
+    options: { ...outputDirOption(options), ...options.hygiene, scope: 'profile', profilePaths },
     cache: true,
     inputs: hygieneInputs(options, root, profilePaths),
     metadata: {
@@ -245,7 +251,7 @@ function repoHygieneTarget(options: ResolvedPluginOptions): TargetConfiguration 
   return {
     executor: `${EXECUTOR_PREFIX}:hygiene`,
     ...TASK,
-    options: { ...options.hygiene, scope: 'repo' },
+    options: { ...outputDirOption(options), ...options.hygiene, scope: 'repo' },
     // Untracked and ignored files (stray images) are checked too, and no input glob covers them all.
     cache: false,
     metadata: {
@@ -284,10 +290,11 @@ function docsCheckTarget(options: ResolvedPluginOptions): TargetConfiguration {
   };
 }
 
+/** Only called when the workspace has a documentation project (docsProjectName is not false). */
 export function docsProject(options: ResolvedPluginOptions): ProjectConfiguration {
   return {
     root: options.docsDir,
-    name: 'docs',
+    name: options.docsProjectName || 'docs',
     tags: ['type:docs'],
     metadata: { description: 'Operator and developer documentation (Divio: tutorials, how-to, reference, explanation).' },
     targets: { [options.docsCheckTargetName]: docsCheckTarget(options) },

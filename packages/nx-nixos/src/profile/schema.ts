@@ -132,7 +132,7 @@ export function enabledServices(profile: Profile): ProfileService[] {
 export function profileJsonSchema(): object {
   return {
     ...z.toJSONSchema(profileSchema, { io: 'input', unrepresentable: 'any' }),
-    title: 'RAVE profile',
-    description: 'profiles/<name>/profile.json: metadata of one NixOS profile, read by the Nx plugin and by flake.nix.',
+    title: 'NixOS profile (@rave/nx-nixos)',
+    description: '<profilesDir>/<name>/profile.json: metadata of one NixOS profile, read by the Nx plugin and by flake.nix.',
   };
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, rmSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { VMS_DIR } from '../layout';
+import { vmsDir } from '../layout';
 
 /** Below this, launching would soon fill the disk: refuse with a clear message. */
 export const MIN_FREE_BYTES = 1024 ** 3;
@@ -59,7 +59,7 @@ export async function prepareOverlay(options: {
   const free = freeBytes(dirname(options.overlay));
   const min = options.minFreeBytes ?? MIN_FREE_BYTES;
   const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (free < min) throw new Error(`Only ${gib(free)} free on the disk of ${dirname(options.overlay)}; launching needs at least ${gib(min)}. Free some space (e.g. nix-collect-garbage, or remove old ${VMS_DIR} instances).`);
+  if (free < min) throw new Error(`Only ${gib(free)} free on the disk of ${dirname(options.overlay)}; launching needs at least ${gib(min)}. Free some space (e.g. nix-collect-garbage, or remove old ${vmsDir()} instances).`);
   if (options.diskGiB && free < options.diskGiB * 1024 ** 3)
     warnings.push(`Only ${gib(free)} free; the VM disk may grow to ${options.diskGiB} GiB.`);
   await qemuImg(['create', '-q', '-f', 'qcow2', '-F', options.baseFormat, '-b', options.base, options.overlay]);

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic';
-import { instanceDir, inWorkspace, VMS_DIR } from '../layout';
+import { instanceDir, inWorkspace, vmsDir as vmsFolder } from '../layout';
 import { fitsUnixSocket, qemuOptValue } from './argv';
 import { findProcesses, isLiveProcess, processArgs, processStat } from './proc';
 
 export { isLiveProcess } from './proc';
 
 /** Instance folders live in the workspace (ignored by Git), one per profile and instance name. */
-export const vmsDir = (workspaceRoot: string) => inWorkspace(workspaceRoot, VMS_DIR);
+export const vmsDir = (workspaceRoot: string) => inWorkspace(workspaceRoot, vmsFolder());
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
 export const DEFAULT_INSTANCE = 'default';
 /** The -name of every QEMU this plugin starts begins with it. */

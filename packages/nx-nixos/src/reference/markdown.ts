@@ -4,7 +4,7 @@ import { PROFILE_SCHEMA_PATH } from '../layout';
 import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
 
 const GENERATED = (source: string) =>
-  `<!-- Generated from ${source} by \`npx nx-nixos reference\`; edit the source, then run it again. -->`;
+  `<!-- Generated from ${source} by \`npm run reference\`; edit the source, then run it again. -->`;
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

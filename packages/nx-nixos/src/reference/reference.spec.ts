@@ -8,7 +8,7 @@ import { readExecutors } from './schemas';
 const REPO = join(__dirname, '../../../..');
 
 describe('generated reference', () => {
-  it.each(Object.keys(generatedFiles()))('%s is up to date (run `npx nx-nixos reference` after changing a schema)', (path) => {
+  it.each(Object.keys(generatedFiles()))('%s is up to date (run `npm run reference` after changing a schema)', (path) => {
     expect(readFileSync(join(REPO, path), 'utf8')).toBe(generatedFiles()[path]);
   });
 

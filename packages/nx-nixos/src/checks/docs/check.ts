@@ -70,7 +70,7 @@ export function checkDocs(input: DocsCheckInput): DocsCheckResult {
   add(checkStructure(ctx));
   add(checkStubs(ctx));
   if (!input.graph && !disabled.has('docs/stale-command'))
-    notes.push('docs/stale-command skipped: no project graph (run inside an Nx workspace, or through nx run docs:docs-check).');
+    notes.push('docs/stale-command skipped: no project graph (run inside an Nx workspace, or through the docs-check target of the documentation project).');
   findings = findings.filter((f) => !disabled.has(f.rule));
   return { findings, notes };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { globProblem } from '../../glob/glob';
 import { REPORT_FORMATS } from '../../report/format';
 import { HYGIENE_RULE_IDS } from './rules';
-import { ARTIFACTS_DIR } from '../../layout';
+import { outputDir } from '../../layout';
 
 const severity = z.enum(['error', 'warning', 'note']);
 const relativePath = z
@@ -37,7 +37,7 @@ export const hygieneOptionsSchema = z
     largeFileErrorMiB: mib.default(100).describe("A committed file above this size (MiB) that Git LFS does not track is an error (size/large)."),
     newFileBudgetMiB: mib.default(10).describe("A file added since baseRef above this size (MiB) that Git LFS does not track is an error (size/large-new)."),
     baseRef: z.string().min(1).optional().describe("Git ref to compare with for size/large-new (files added since the merge base with HEAD), e.g. origin/main. Without it the rule does not run."),
-    artifactsDir: relativePath.default(ARTIFACTS_DIR).describe("Folder where images and other build outputs belong; only its README.md may be committed."),
+    artifactsDir: relativePath.default(() => outputDir()).describe("Folder where images and other build outputs belong; only its README.md may be committed."),
     legacyFolders: z.array(relativePath).default([]).describe("Legacy folders (e.g. legacy/archive) that live code and docs must not refer to (stale/legacy-reference)."),
     sopsFiles: z.array(relativePath).default(['config/secrets.yaml']).describe("SOPS files to check besides those matched by the creation_rules of .sops.yaml."),
     untracked: z.boolean().default(true).describe("Scope repo: also check untracked and ignored files (stray images). Ignored folders such as node_modules/ are not walked."),

@@ -10,7 +10,7 @@ import type { ReportFormat } from '../../report/format';
 import { describeFsError, readInsideWorkspace } from './fs-errors';
 import { parseHygieneOptions, type HygieneOptions } from './options';
 import { HYGIENE_RULES } from './rules';
-import { ARTIFACTS_DIR } from '../../layout';
+import { outputDir } from '../../layout';
 import { scanRepository } from './scan';
 
 /** The allowlist, read as a regular file inside the workspace (never through a link out of it). */
@@ -58,7 +58,7 @@ export function reportTarget(root: string, output: string, format: ReportFormat)
   const path = join(existing, ...rest);
   const rel = relative(realRoot, path);
   if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
-    throw new Error(`output ${output}: lies outside the workspace (${path} is not under ${realRoot}); write the report inside it, e.g. ${ARTIFACTS_DIR}/hygiene.${EXTENSIONS[format]}.`);
+    throw new Error(`output ${output}: lies outside the workspace (${path} is not under ${realRoot}); write the report inside it, e.g. ${outputDir()}/hygiene.${EXTENSIONS[format]}.`);
   const shown = rel.split(sep).join('/') || '.';
   let kind: 'folder' | 'special' | undefined;
   try {

@@ -6,6 +6,7 @@ import { formatBytes } from '../../nix/progress-render';
 import { UP_TO_DATE } from '../../nix/vm-test';
 import { imageManifestFile } from '../../layout';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface BuildImageOptions extends SharingExecutorOptions {
   flakeRef?: string;
@@ -15,7 +16,8 @@ export interface BuildImageOptions extends SharingExecutorOptions {
 }
 
 export default async function buildImageExecutor(options: BuildImageOptions, context: ExecutorContext) {
-  return reportErrors('build-image', async () => {
+  return reportErrors(context.targetName ?? 'build-image', async () => {
+    useWorkspaceOf(context);
     const profile = profileOf(context);
     const { sharing, push: pushTarget } = sharingFromOptions(options);
     const { manifest, build, push } = await buildImage({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { formatDoctor, runDoctor, type DoctorProfile } from '../../host/doctor';
 import { loadProfile } from '../../profile/load';
 import { reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface DoctorOptions {
   warnFreeGiB?: number;
@@ -11,7 +12,8 @@ export interface DoctorOptions {
 }
 
 export default async function doctorExecutor(options: DoctorOptions, context: ExecutorContext) {
-  return reportErrors('doctor', async () => {
+  return reportErrors(context.targetName ?? 'doctor', async () => {
+    useWorkspaceOf(context);
     const GiB = 1024 ** 3;
     const checks = await runDoctor(
       context.root,

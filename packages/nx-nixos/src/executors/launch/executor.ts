@@ -5,6 +5,7 @@ import type { SecretFile } from '../../qemu/argv';
 import type { RunningVm } from '../../qemu/launch';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 import { watchForStop, type StopWatch } from '../shared/watch-for-stop';
+import { useWorkspaceOf } from '../shared/workspace';
 
 /** The binary-cache and builder options apply when the image must be realised (substituted or rebuilt). */
 export interface LaunchExecutorOptions extends NixSharingOptions {
@@ -36,7 +37,8 @@ interface LaunchRun {
 }
 
 export default async function launchExecutor(options: LaunchExecutorOptions, context: ExecutorContext) {
-  return reportErrors('launch', async () => {
+  return reportErrors(context.targetName ?? 'launch', async () => {
+    useWorkspaceOf(context);
     if (options.detach && context.target?.continuous)
       throw new Error(
         `--detach does not work on the continuous target ${context.projectName}:${context.targetName}: Nx fails a continuous task that returns. ` +

@@ -1,13 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { types } from 'node:util';
+import { buildImageCommand } from '../../layout';
 import { loadProfile } from '../../profile/load';
 import type { Profile } from '../../profile/schema';
 
 /** The project root of the target being run. */
 export function projectRootOf(context: ExecutorContext): string {
   const project = context.projectName && context.projectsConfigurations?.projects[context.projectName];
-  if (!project) throw new Error(`No project in the executor context; run this target through nx (e.g. npx nx run <profile>:build-image).`);
+  if (!project) throw new Error(`No project in the executor context; run this target through nx (e.g. ${buildImageCommand('<profile>')}).`);
   return project.root;
 }
 

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { profileOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface StatusOptions {
   clean?: boolean;
@@ -7,7 +8,8 @@ export interface StatusOptions {
 }
 
 export default async function statusExecutor(options: StatusOptions, context: ExecutorContext) {
-  return reportErrors('status', async () => {
+  return reportErrors(context.targetName ?? 'status', async () => {
+    const plugin = useWorkspaceOf(context);
     const { listInstances } = await import('../../qemu/instance');
     const { cleanInstance } = await import('../../qemu/stop');
     const { InstanceBusyError } = await import('../../qemu/lock');
@@ -15,7 +17,7 @@ export default async function statusExecutor(options: StatusOptions, context: Ex
     const profile = profileOf(context);
     const instances = listInstances(context.root, profile.name);
     if (options.json) console.log(JSON.stringify(instances.map(instanceJson), null, 2));
-    else if (instances.length === 0) console.log(`${profile.name}: no instances. Start one: npx nx run ${profile.name}:launch`);
+    else if (instances.length === 0) console.log(`${profile.name}: no instances. Start one: npx nx run ${profile.name}:${plugin.launchTargetName}`);
     else for (const info of instances) console.log(describeInstance(info).join('\n'));
     if (options.clean) {
       for (const { instance } of instances.filter((i) => i.status === 'broken')) {

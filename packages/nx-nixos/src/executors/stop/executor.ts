@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { profileOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface StopOptions {
   instance?: string;
@@ -7,7 +8,8 @@ export interface StopOptions {
 }
 
 export default async function stopExecutor(options: StopOptions, context: ExecutorContext) {
-  return reportErrors('stop', async () => {
+  return reportErrors(context.targetName ?? 'stop', async () => {
+    useWorkspaceOf(context);
     const { listInstances } = await import('../../qemu/instance');
     const { stopVm, DEFAULT_GRACE_SECONDS } = await import('../../qemu/stop');
     const profile = profileOf(context);

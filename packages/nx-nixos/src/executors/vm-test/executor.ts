@@ -4,6 +4,7 @@ import { sharingFromOptions, type SharingExecutorOptions } from '../../nix/copy'
 import { runVmTests, type VmTestSubject } from '../../nix/vm-test';
 import { profileFile } from '../../layout';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
 
 export interface VmTestExecutorOptions extends SharingExecutorOptions {
   flakeRef?: string;
@@ -19,7 +20,8 @@ export interface VmTestExecutorOptions extends SharingExecutorOptions {
 }
 
 export default async function vmTestExecutor(options: VmTestExecutorOptions, context: ExecutorContext) {
-  return reportErrors('vm-test', async () => {
+  return reportErrors(context.targetName ?? 'vm-test', async () => {
+    useWorkspaceOf(context);
     const { flakeRef, offline, extraArgs, kvmPreflight, verbose } = options;
     const { sharing, push } = sharingFromOptions(options);
     let subject: VmTestSubject;

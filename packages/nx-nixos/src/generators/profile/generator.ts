@@ -8,7 +8,7 @@ import { nixModuleProjectName, nixModuleRoot } from '../../plugin/nix-modules';
 import type { ResolvedPluginOptions } from '../../plugin/options';
 import { assertReadableInside, assertWritableInside, GeneratorInputError, treeFiles } from '../inside';
 import { pluginOptions } from '../plugin-config';
-import { INSTALLED_PROFILE_SCHEMA_PATH, PROFILE_SCHEMA_PATH, profileDir } from '../../layout';
+import { buildImageCommand, INSTALLED_PROFILE_SCHEMA_PATH, PROFILE_SCHEMA_PATH, profileDir, useWorkspaceNames } from '../../layout';
 
 export interface ProfileGeneratorOptions {
   name: string;
@@ -101,8 +101,8 @@ function refuse(reason: string): never {
 export function takenProjectNames(tree: Tree, plugin: ResolvedPluginOptions): Map<string, string> {
   const taken = new Map<string, string>([
     [plugin.repoProjectName, 'the repository project'],
-    ['docs', 'the documentation project'],
   ]);
+  if (plugin.docsProjectName !== false) taken.set(plugin.docsProjectName, 'the documentation project');
   for (const base of new Set(plugin.nixModuleGlobs.map(globBase))) {
     for (const file of treeFiles(tree, base)) {
       if (!file.endsWith('.nix')) continue;
@@ -131,6 +131,7 @@ function schemaPath(tree: Tree, folder: string): string {
 
 export default async function profileGenerator(tree: Tree, options: ProfileGeneratorOptions) {
   const plugin = pluginOptions(tree);
+  useWorkspaceNames(plugin);
   const folder = profileDir(plugin.profilesDir, options.name);
   validateProfileName(tree, options.name, takenProjectNames(tree, plugin), folder);
   assertWritableInside(tree, folder, 'The new profile');
@@ -185,6 +186,6 @@ export default async function profileGenerator(tree: Tree, options: ProfileGener
   tree.write(`${folder}/profile.json`, text);
 
   return () => {
-    logger.info(`Added ${folder}. Track it (flakes only see files Git tracks), then build it:\n  git add ${folder}\n  npx nx run ${options.name}:build-image`);
+    logger.info(`Added ${folder}. Track it (flakes only see files Git tracks), then build it:\n  git add ${folder}\n  ${buildImageCommand(options.name)}`);
   };
 }
