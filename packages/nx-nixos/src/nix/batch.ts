@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
-import { NixBuildError, nixBuild } from './build';
+import { NixBuildError, nixBuild, type NixBuildRequest } from './build';
 import { offlineArgs, runNix, stripAnsi } from './command';
 import type { NixBuildMonitor } from './progress';
-import type { ProgressOutput } from './progress-render';
 import { isValidStorePath } from './store';
 
 /** One flake output of a batch, e.g. the image of one profile. */
@@ -28,18 +27,9 @@ export type BatchOutcome =
     }
   | { ok: false; error: Error };
 
-export interface BatchBuildRequest {
-  cwd: string;
+export type BatchBuildRequest = Omit<NixBuildRequest, 'installable' | 'installables' | 'outLink'> & {
   items: readonly BatchItem[];
-  offline?: boolean;
-  /** Further arguments for `nix build` (sharing options, extraArgs). */
-  extraArgs?: readonly string[];
-  maxJobs?: number;
-  /** Absolute path of the batch's full log file. */
-  logFile?: string;
-  verbose?: boolean;
-  progress?: ProgressOutput;
-}
+};
 
 export interface BatchBuildResult {
   outcomes: Map<string, BatchOutcome>;

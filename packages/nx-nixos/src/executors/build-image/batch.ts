@@ -9,25 +9,13 @@ import { groupTasks, taskContext, TaskOutput, yieldResults, type BatchResults } 
 import { profileOf, projectRootOf } from '../shared/profile';
 import type { BuildImageOptions } from './executor';
 
-/** Everything of the options that reaches `nix build`: tasks that agree on it share one build. */
-const buildSettings = ({ offline, extraArgs, verbose, substituters, trustedPublicKeys, builders, maxJobs, systemFeatures }: BuildImageOptions) => ({
-  offline,
-  extraArgs,
-  verbose,
-  substituters,
-  trustedPublicKeys,
-  builders,
-  maxJobs,
-  systemFeatures,
-});
-
 /**
  * `nx run-many -t build-image --batch`: the images of all profiles of the batch from one evaluation and one
  * `nix build --keep-going`. Every task still gets its own manifest, out-link, output and status.
  */
 async function runBatch(taskGraph: TaskGraph, inputs: Record<string, BuildImageOptions>, _overrides: unknown, context: ExecutorContext): Promise<BatchResults> {
   const results: BatchResults = {};
-  for (const taskIds of groupTasks(inputs, buildSettings)) {
+  for (const taskIds of groupTasks(inputs)) {
     const outputs = new Map(taskIds.map((id) => [id, new TaskOutput()]));
     const images: BatchImage[] = [];
     for (const id of taskIds) {
@@ -37,7 +25,7 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, BuildImageO
         sharingFromOptions(inputs[id]);
         images.push({ key: id, profile: profileOf(ctx), profileDir: projectRootOf(ctx), flakeRef: inputs[id].flakeRef, warn: output.log });
       } catch (e) {
-        output.fail('build-image', e);
+        output.fail(taskGraph.tasks[id].target.target, e);
         results[id] = output.result(false);
       }
     }
@@ -45,7 +33,7 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, BuildImageO
     const options = inputs[images[0].key];
     const { sharing } = sharingFromOptions(options);
     const target = taskGraph.tasks[images[0].key].target.target;
-    process.stderr.write(`build-image: ${images.length} profile(s) in one nix build: ${images.map((i) => i.profile.name).join(', ')}\n`);
+    process.stderr.write(`${target}: ${images.length} profile(s) in one nix build: ${images.map((i) => i.profile.name).join(', ')}\n`);
     const { outcomes, monitor } = await buildImages(images, {
       workspaceRoot: context.root,
       offline: options.offline,
@@ -59,7 +47,7 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, BuildImageO
       const output = outputs.get(image.key)!;
       const outcome = outcomes.get(image.key);
       if (!outcome?.ok) {
-        output.fail('build-image', outcome?.error ?? new Error('no result'));
+        output.fail(target, outcome?.error ?? new Error('no result'));
         results[image.key] = output.result(false);
         continue;
       }

@@ -18,14 +18,37 @@ export function taskContext(context: ExecutorContext, taskGraph: TaskGraph, task
   return { ...context, projectName: project, targetName: target, configurationName: configuration };
 }
 
+/** The executor options (of build-image and vm-test) that reach `nix build`. */
+export interface NixBuildSettings {
+  offline?: boolean;
+  extraArgs?: string[];
+  verbose?: boolean;
+  substituters?: string[];
+  trustedPublicKeys?: string[];
+  builders?: string;
+  maxJobs?: number;
+  systemFeatures?: string[];
+}
+
+const buildSettings = ({ offline, extraArgs, verbose, substituters, trustedPublicKeys, builders, maxJobs, systemFeatures }: NixBuildSettings) => ({
+  offline,
+  extraArgs,
+  verbose,
+  substituters,
+  trustedPublicKeys,
+  builders,
+  maxJobs,
+  systemFeatures,
+});
+
 /**
  * The tasks of a batch in groups whose options agree on everything that reaches `nix build` (one build per
  * group; a batch from `nx run-many` is normally one group).
  */
-export function groupTasks<T>(inputs: Record<string, T>, buildKey: (options: T) => unknown): string[][] {
+export function groupTasks(inputs: Record<string, NixBuildSettings>): string[][] {
   const groups = new Map<string, string[]>();
   for (const [taskId, options] of Object.entries(inputs)) {
-    const key = JSON.stringify(buildKey(options) ?? null);
+    const key = JSON.stringify(buildSettings(options));
     groups.set(key, [...(groups.get(key) ?? []), taskId]);
   }
   return [...groups.values()];

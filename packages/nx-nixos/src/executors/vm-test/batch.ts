@@ -7,25 +7,13 @@ import { groupTasks, taskContext, TaskOutput, yieldResults, type BatchResults } 
 import { profileOf, projectRootOf } from '../shared/profile';
 import type { VmTestExecutorOptions } from './executor';
 
-/** Everything of the options that reaches `nix build`: tasks that agree on it share one build. */
-const buildSettings = ({ offline, extraArgs, verbose, substituters, trustedPublicKeys, builders, maxJobs, systemFeatures }: VmTestExecutorOptions) => ({
-  offline,
-  extraArgs,
-  verbose,
-  substituters,
-  trustedPublicKeys,
-  builders,
-  maxJobs,
-  systemFeatures,
-});
-
 /**
  * `nx run-many -t vm-test --batch`: the VM tests of all projects of the batch from one evaluation and one
  * `nix build --keep-going`. Every task still gets its own JUnit report, results, output and status.
  */
 async function runBatch(taskGraph: TaskGraph, inputs: Record<string, VmTestExecutorOptions>, _overrides: unknown, context: ExecutorContext): Promise<BatchResults> {
   const results: BatchResults = {};
-  for (const taskIds of groupTasks(inputs, buildSettings)) {
+  for (const taskIds of groupTasks(inputs)) {
     const outputs = new Map(taskIds.map((id) => [id, new TaskOutput()]));
     const subjects: BatchVmTestSubject[] = [];
     for (const id of taskIds) {
@@ -44,14 +32,14 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, VmTestExecu
           subjects.push({ ...common, ...rest, subject: { kind: 'profile', profile, profileDir: projectRootOf(ctx), withImage: options.withImage } });
         }
       } catch (e) {
-        output.fail('vm-test', e);
+        output.fail(taskGraph.tasks[id].target.target, e);
         results[id] = output.result(false);
       }
     }
     if (!subjects.length) continue;
     const options = inputs[subjects[0].key];
     const target = taskGraph.tasks[subjects[0].key].target.target;
-    process.stderr.write(`vm-test: ${subjects.length} project(s) in one nix build: ${subjects.map((s) => taskGraph.tasks[s.key].target.project).join(', ')}\n`);
+    process.stderr.write(`${target}: ${subjects.length} project(s) in one nix build: ${subjects.map((s) => taskGraph.tasks[s.key].target.project).join(', ')}\n`);
     const outcomes = await runVmTestBatch(subjects, {
       workspaceRoot: context.root,
       offline: options.offline,
@@ -65,7 +53,7 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, VmTestExecu
       const output = outputs.get(subject.key)!;
       const outcome = outcomes.get(subject.key);
       if (!outcome?.ok) {
-        output.fail('vm-test', outcome?.error ?? new Error('no result'));
+        output.fail(target, outcome?.error ?? new Error('no result'));
         results[subject.key] = output.result(false);
         continue;
       }
