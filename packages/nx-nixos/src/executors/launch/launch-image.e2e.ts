@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_IMAGE_SCRIPT, fixtureFiles, fixtureKernelImage } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_IMAGE_SCRIPT, fixtureFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
 import { finished, processesWhere, qemusUnder, waitFor } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, hermeticFlake, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -30,15 +30,7 @@ describeIfTools(['nix', 'nix-store', 'git', 'qemu-system-x86_64', 'apt-get', 'dp
 
   beforeAll(() => {
     fixture = ensureVmFixture((line) => console.log(line));
-    const kernelImage = fixtureKernelImage(fixture);
-    const profile = (name: string) =>
-      profileJson(
-        fixtureProfile(name, {
-          image: kernelImage,
-          ports: [{ name: 'http', guest: FIXTURE_HTTP_PORT, host: HOST_PORT }],
-          readiness: { port: 'http', probe: 'http', path: '/', timeoutSeconds: 120 },
-        }),
-      );
+    const profile = (name: string) => profileJson(fixtureVmProfile(fixture, name, HOST_PORT));
     ws = createTestWorkspace({
       files: {
         'flake.nix': flake(COPY),

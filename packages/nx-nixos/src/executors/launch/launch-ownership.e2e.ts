@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, fixtureFlakeFiles, fixtureKernelImage } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
 import { finished, qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -48,14 +48,7 @@ describeIfTools(['nix', 'git', 'npx', 'qemu-system-x86_64', 'qemu-img', 'apt-get
       files: {
         ...fixtureFlakeFiles(fixture),
         'profiles/fixture/project.json': JSON.stringify({ targets: { launch: { options: { accel: 'tcg' } }, start: { options: { accel: 'tcg' } } } }),
-        'profiles/fixture/profile.json': profileJson(
-          fixtureProfile('fixture', {
-            image: fixtureKernelImage(fixture),
-            ports: [{ name: 'http', guest: FIXTURE_HTTP_PORT, host: HOST_PORT }],
-            services: [{ name: 'Web', port: 'http', scheme: 'http', path: '/' }],
-            readiness: { port: 'http', probe: 'http', path: '/', timeoutSeconds: 120 },
-          }),
-        ),
+        'profiles/fixture/profile.json': profileJson(fixtureVmProfile(fixture, 'fixture', HOST_PORT, { services: [{ name: 'Web', port: 'http', scheme: 'http', path: '/' }] })),
         'tools/wrapper.js': WRAPPER,
       },
     });

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, fixtureFlakeFiles, fixtureKernelImage } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_HTTP_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
 import { qemusUnder, waitForOutput } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, fixtureProfile, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -50,15 +50,12 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
         }),
         'tools/smoke.js': SMOKE,
         'profiles/fixture/profile.json': profileJson(
-          fixtureProfile('fixture', {
-            image: fixtureKernelImage(fixture),
+          fixtureVmProfile(fixture, 'fixture', HOST_PORT, {
             features: { extras: false },
-            ports: [{ name: 'http', guest: FIXTURE_HTTP_PORT, host: HOST_PORT }],
             services: [
               { name: 'Web', port: 'http', scheme: 'http', path: '/' },
               { name: 'Extras', feature: 'extras', port: 'http', scheme: 'http', path: '/extras/' },
             ],
-            readiness: { port: 'http', probe: 'http', path: '/', timeoutSeconds: 120 },
           }),
         ),
       },
