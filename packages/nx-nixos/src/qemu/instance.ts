@@ -72,6 +72,8 @@ export const instanceStateSchema = z.object({
   image: z.object({ storePath: z.string(), kind: z.enum(['disk', 'kernel']), base: z.string().optional() }),
   overlay: z.string().optional(),
   secrets: z.array(z.object({ name: z.string(), file: z.string() })),
+  /** The instance's SSH identity: paths of its private key and known_hosts, never their content. */
+  ssh: z.object({ key: z.string(), knownHosts: z.string(), hostKeyAlias: z.string() }).optional(),
   command: z.array(z.string()),
 });
 export type InstanceState = z.infer<typeof instanceStateSchema>;

@@ -21,5 +21,6 @@ describe('parseSecrets', () => {
     expect(() => parseSecrets(['k=age.txt', 'k=age.txt'], dir)).toThrow('--secret k: given twice');
     expect(() => parseSecrets(['k=missing.txt'], dir)).toThrow(`--secret k: cannot read ${join(dir, 'missing.txt')} (ENOENT)`);
     expect(() => parseSecrets(['k=.'], dir)).toThrow('not a regular file');
+    expect(() => parseSecrets(['ssh.authorized_keys.root=age.txt'], dir)).toThrow('--secret ssh.authorized_keys.root: the plugin sets this credential itself');
   });
 });

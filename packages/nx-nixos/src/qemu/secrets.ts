@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { SSH_CREDENTIALS } from '../ssh/ssh';
 import { CREDENTIAL_NAME, type SecretFile } from './argv';
 
 /** Parses `--secret NAME=FILE` values; checks the file is readable but never reads it. */
@@ -11,6 +12,7 @@ export function parseSecrets(values: readonly string[], cwd: string): SecretFile
     const name = value.slice(0, eq);
     const file = value.slice(eq + 1);
     if (!CREDENTIAL_NAME.test(name)) throw new Error(`--secret ${name}: a credential name holds letters, digits, "_", ".", "@" and "-" only`);
+    if (SSH_CREDENTIALS.includes(name)) throw new Error(`--secret ${name}: the plugin sets this credential itself (the instance's SSH identity); keys of your own belong in the image's authorized keys`);
     if (seen.has(name)) throw new Error(`--secret ${name}: given twice`);
     seen.add(name);
     const path = isAbsolute(file) ? file : resolve(cwd, file);

@@ -23,6 +23,7 @@ import { allocatePorts, type AssignedPort, type PortAllocation } from './ports';
 import type { Probe } from './readiness';
 import { readinessProbe, serviceUrls } from './services';
 import { shutdownQemu } from './stop';
+import { ensureSshIdentity, hostKeyAlias, SSH_GUEST_PORT, sshFiles } from '../ssh/ssh';
 
 export interface StartOptions {
   workspaceRoot: string;
@@ -123,7 +124,8 @@ async function startClaimed(options: StartOptions, before: InstanceInfo): Promis
   if (warning) warn(warning);
   const { boot, base } = await prepareBoot(options.image, paths, { fresh: options.fresh, diskGiB: profile.resources.diskGiB, cmdline: options.cmdline, log, warn });
   const secrets = options.secrets ?? [];
-  const plan: StartPlan = { profile, instance, paths, accel, boot, secrets, strictPorts: options.strictPorts, portIsFree: options.portIsFree, signal: options.signal, warn };
+  const ssh = sshIdentity(profile, instance, paths, warn);
+  const plan: StartPlan = { profile, instance, paths, accel, boot, secrets: [...secrets, ...(ssh?.credentials ?? [])], strictPorts: options.strictPorts, portIsFree: options.portIsFree, signal: options.signal, warn };
   const { qemu, allocation, binary, argv } = await startWithPortRetry(plan);
   const state: InstanceState = {
     stateVersion: 1,
@@ -140,11 +142,29 @@ async function startClaimed(options: StartOptions, before: InstanceInfo): Promis
     image: { storePath: options.image.storePath, kind: options.image.image.kind, ...(base ? { base } : {}) },
     ...(options.image.image.kind === 'disk' ? { overlay: paths.overlay } : {}),
     secrets: secrets.map((s) => ({ name: s.name, file: s.file })),
+    ...(ssh ? { ssh: ssh.state } : {}),
     command: [binary.path, ...argv],
   };
   await recordOrStop(paths, state, qemu);
   log(`Started QEMU (PID ${qemu.pid}, ${accel.toUpperCase()}) for ${profile.name} instance "${instance}"; serial log ${paths.serialLog}`);
   return { state, paths, replacedPorts: allocation.replaced, probe: readinessProbe(profile, allocation.ports) };
+}
+
+/**
+ * The instance's SSH identity, when the profile forwards the guest's SSH port: the key pairs are made once
+ * and kept with the instance. Without ssh-keygen the VM still starts, without it.
+ */
+function sshIdentity(profile: Profile, instance: string, paths: InstancePaths, warn: (line: string) => void) {
+  if (!profile.ports.some((p) => p.guest === SSH_GUEST_PORT)) return undefined;
+  const files = sshFiles(paths.dir);
+  const alias = hostKeyAlias(profile.name, instance);
+  try {
+    const { credentials } = ensureSshIdentity(files, alias);
+    return { credentials, state: { key: files.key, knownHosts: files.knownHosts, hostKeyAlias: alias } };
+  } catch (e) {
+    warn(`No SSH identity for ${profile.name} instance "${instance}": ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Starts QEMU; when another process took a forwarded port between our check and QEMU's bind, picks others and retries. */
