@@ -119,6 +119,7 @@ describe('inferred projects', () => {
         "start",
         "stop",
         "status",
+        "ssh",
         "hygiene",
       ],
     ],
@@ -405,6 +406,7 @@ describe('inferred projects', () => {
                 "start",
                 "stop",
                 "status",
+                "ssh",
               ],
             },
             "technologies": [
@@ -518,6 +520,25 @@ describe('inferred projects', () => {
               },
               "options": {
                 "flakeRef": ".",
+              },
+            },
+            "ssh": {
+              "cache": false,
+              "continuous": false,
+              "executor": "@rave/nx-nixos:ssh",
+              "metadata": {
+                "description": "Open a shell in the running dev VM over SSH with the instance's own key, or run the command after \`--\`.",
+                "help": {
+                  "command": "npx nx-nixos help ssh",
+                  "example": {
+                    "options": {
+                      "print": true,
+                    },
+                  },
+                },
+                "technologies": [
+                  "qemu",
+                ],
               },
             },
             "start": {

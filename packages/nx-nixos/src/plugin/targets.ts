@@ -143,6 +143,19 @@ function statusTarget(profile: Profile): TargetConfiguration {
   };
 }
 
+function sshTarget(profile: Profile): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:ssh`,
+    ...TASK,
+    cache: false,
+    metadata: {
+      description: `Open a shell in the running ${profile.name} VM over SSH with the instance's own key, or run the command after \`--\`.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help ssh', example: { options: { print: true } } },
+    },
+  };
+}
+
 /** Scope "profile" checks what the profile's evaluation reads: its Nix closure and the extra nixInputs. */
 function profileHygieneTarget(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
   const extraPaths = (options.hygiene as { profilePaths?: string[] }).profilePaths ?? [];
@@ -179,7 +192,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       technologies: ['nix', 'qemu'],
       targetGroups: {
         NixOS: [build, test],
-        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName],
+        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName],
         Checks: [options.hygieneTargetName],
       },
     },
@@ -190,6 +203,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       [options.startTargetName]: startTarget(profile, options),
       [options.stopTargetName]: stopTarget(profile),
       [options.statusTargetName]: statusTarget(profile),
+      [options.sshTargetName]: sshTarget(profile),
       [options.hygieneTargetName]: profileHygieneTarget(profile, root, options, closure),
     },
   };

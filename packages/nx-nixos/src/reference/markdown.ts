@@ -1,7 +1,7 @@
 import { DEFAULT_OPTIONS, LAUNCH_SHARING_KEYS, PLUGIN_OPTION_SCHEMA, SHARING_KEYS, SHARING_OPTION_DOC } from '../plugin/options';
 import { profileJsonSchema } from '../profile/schema';
 import { PROFILE_SCHEMA_PATH } from '../layout';
-import { readExecutors, readGenerators, typeOf, type ExecutorEntry } from './schemas';
+import { readExecutors, readGenerators, typeOf, visibleProperties, type ExecutorEntry } from './schemas';
 
 const GENERATED = (source: string) =>
   `<!-- Generated from ${source} by \`npm run reference\`; edit the source, then run it again. -->`;
@@ -9,7 +9,7 @@ const GENERATED = (source: string) =>
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function optionsTable(entry: ExecutorEntry): string[] {
-  const rows = Object.entries(entry.schema.properties ?? {}).map(
+  const rows = visibleProperties(entry.schema).map(
     ([name, p]) => `| \`${name}\` | ${typeOf(p)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${cell(p.description ?? '')} |`,
   );
   return rows.length ? ['| option | type | default | description |', '|---|---|---|---|', ...rows] : ['No options.'];

@@ -12,7 +12,12 @@ interface JsonSchemaProperty {
   anyOf?: JsonSchemaProperty[];
   /** Nx: `{ "$source": "argv", "index": 0 }` takes the option from the first positional argument. */
   $default?: { $source?: string; index?: number };
+  /** Filled in by Nx (e.g. the words after `--`), not an option people set: left out of the reference. */
+  hidden?: boolean;
 }
+
+/** The options people set, without the hidden ones Nx fills in. */
+export const visibleProperties = (schema: ExecutorSchema) => Object.entries(schema.properties ?? {}).filter(([, p]) => !p.hidden);
 
 export interface ExecutorSchema {
   title?: string;
@@ -58,7 +63,7 @@ export function typeOf(property: JsonSchemaProperty): string {
 /** Options of one executor as terminal text: `--name` (type, default) description. */
 export function executorHelp(entry: ExecutorEntry): string {
   const lines = [`${entry.name}: ${entry.schema.description ?? entry.description}`, '', 'Options (pass as --name=value to nx run, or set them in nx.json / project.json):'];
-  for (const [name, property] of Object.entries(entry.schema.properties ?? {})) {
+  for (const [name, property] of visibleProperties(entry.schema)) {
     const meta = [typeOf(property).replace(/\\\|/g, '|')];
     if (property.default !== undefined) meta.push(`default ${JSON.stringify(property.default)}`);
     lines.push(`  --${name} (${meta.join(', ')})`, `      ${property.description ?? ''}`);

@@ -1,0 +1,45 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { profileOf, reportErrors } from '../shared/profile';
+import { useWorkspaceOf } from '../shared/workspace';
+
+export interface SshExecutorOptions {
+  instance?: string;
+  print?: boolean;
+  /** Everything after `--`: the command to run in the guest (Nx fills it in). */
+  __unparsed__?: string[];
+}
+
+/**
+ * Nx hands over the words after `--` (and, before them, any it did not parse itself); the command is what
+ * follows the `--`, or all of them when Nx dropped the separator.
+ */
+export function guestCommand(unparsed: readonly string[] = []): string[] {
+  const dashes = unparsed.indexOf('--');
+  return dashes >= 0 ? unparsed.slice(dashes + 1) : [...unparsed];
+}
+
+export default async function sshExecutor(options: SshExecutorOptions, context: ExecutorContext) {
+  return reportErrors(context.targetName ?? 'ssh', async () => {
+    const plugin = useWorkspaceOf(context);
+    const { listInstances } = await import('../../qemu/instance');
+    const { sshTargetOf } = await import('../../ssh/instance-target');
+    const { runSsh, scpArgv, shellLine, sshArgv } = await import('../../ssh/ssh');
+    const profile = profileOf(context);
+    const target = sshTargetOf(profile, listInstances(context.root, profile.name), options.instance, {
+      start: `npx nx run ${profile.name}:${plugin.startTargetName}`,
+      status: `npx nx run ${profile.name}:${plugin.statusTargetName}`,
+    });
+    const command = guestCommand(options.__unparsed__);
+    if (options.print) {
+      console.log(shellLine(['ssh', ...sshArgv(target, command)]));
+      console.log(`# files: ${shellLine(['scp', ...scpArgv(target)])} SOURCE root@127.0.0.1:DEST (or root@127.0.0.1:SOURCE DEST)`);
+      return true;
+    }
+    // Without a command ssh opens a login shell, with a terminal when there is one.
+    const code = await runSsh(sshArgv(target, command));
+    if (code === 0) return true;
+    if (code === 255) console.error(`ssh could not reach ${profile.name} (exit 255): see the message above. The plain command: npx nx run ${context.projectName}:${context.targetName} --print`);
+    else console.error(`The command exited with status ${code}.`);
+    return false;
+  });
+}
