@@ -52,7 +52,7 @@ describe('ssh command line', () => {
     expect(shellLine(['ssh', ...argv])).toBe(
       'ssh -F none -i /ws/artifacts/vms/dev/default/ssh_client_ed25519 -o IdentitiesOnly=yes -o IdentityAgent=none ' +
         '-o UserKnownHostsFile=/ws/artifacts/vms/dev/default/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes ' +
-        "-o HostKeyAlias=nx-nixos-dev-default -o UpdateHostKeys=no -o BatchMode=yes -o LogLevel=ERROR -p 2222 root@127.0.0.1 -- sh -c 'exit 3'",
+        "-o HostKeyAlias=nx-nixos-dev-default -o UpdateHostKeys=no -o BatchMode=yes -o LogLevel=ERROR -p 2222 root@127.0.0.1 -- 'sh -c '\\''exit 3'\\'''",
     );
     expect(argv.join(' ')).not.toMatch(/StrictHostKeyChecking=(no|accept-new)/);
   });

@@ -11,7 +11,7 @@ import type { SecretFile } from '../qemu/argv';
 /** systemd's own credential name: systemd-tmpfiles writes it to /root/.ssh/authorized_keys. */
 export const AUTHORIZED_KEYS_CREDENTIAL = 'ssh.authorized_keys.root';
 /** The guest's SSH host key (OpenSSH format); the RAVE flake installs it as /etc/ssh/ssh_host_ed25519_key. */
-export const HOST_KEY_CREDENTIAL = 'nx-nixos.ssh.host_ed25519_key';
+export const HOST_KEY_CREDENTIAL = 'nx-nixos.ssh.host_key';
 /** Credential names the plugin sets itself; `--secret` cannot take them. */
 export const SSH_CREDENTIALS: readonly string[] = [AUTHORIZED_KEYS_CREDENTIAL, HOST_KEY_CREDENTIAL];
 /** The guest port sshd listens on. */
@@ -125,7 +125,8 @@ export function sshArgv(target: SshTarget, command: readonly string[] = [], opti
   ];
   if (options.tty) argv.push('-t');
   argv.push(`${target.user ?? 'root'}@127.0.0.1`);
-  if (command.length) argv.push('--', ...command);
+  // ssh joins its arguments into one line for the guest's shell: quoting each word keeps them words.
+  if (command.length) argv.push('--', shellLine(command));
   return argv;
 }
 

@@ -9,13 +9,21 @@ export interface SshExecutorOptions {
   __unparsed__?: string[];
 }
 
+/** This executor's own options, as they may lead the words Nx hands over. */
+const OWN_FLAG = /^--(?:instance(?:=.*)?|print(?:=(?:true|false))?|no-print)$/;
+
 /**
- * Nx hands over the words after `--` (and, before them, any it did not parse itself); the command is what
- * follows the `--`, or all of them when Nx dropped the separator.
+ * The command to run in the guest, from the words Nx did not parse as its own. Nx hands over only what
+ * follows a `--` (the options written before it are dropped), else every word in order, this executor's
+ * options included: so the command is what follows the first `--` of those words, else the words after the
+ * leading options.
  */
 export function guestCommand(unparsed: readonly string[] = []): string[] {
   const dashes = unparsed.indexOf('--');
-  return dashes >= 0 ? unparsed.slice(dashes + 1) : [...unparsed];
+  if (dashes >= 0) return unparsed.slice(dashes + 1);
+  let i = 0;
+  while (i < unparsed.length && OWN_FLAG.test(unparsed[i])) i += unparsed[i] === '--instance' ? 2 : 1;
+  return unparsed.slice(i);
 }
 
 export default async function sshExecutor(options: SshExecutorOptions, context: ExecutorContext) {

@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
+import { describeIfTools } from '../../testing/tools';
+import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+
+jest.setTimeout(300_000);
+
+const HTTP_PORT = 30080 + (process.pid % 500);
+const SSH_PORT = 30680 + (process.pid % 500);
+
+/** Every regular file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+
+/** The base64 body of an OpenSSH private key file: what must appear nowhere else. */
+const keyBody = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'))
+    .join('');
+
+describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 'ssh', 'ssh-keygen', 'ldd'])('ssh into a running fixture VM through real nx (TCG, dropbear in the guest)', () => {
+  let ws: TestWorkspace;
+  let vmDir: string;
+  const nxWithInput = (args: string[], input: string) => {
+    const r = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'nx'), args, { cwd: ws.root, env: testEnv(), input, encoding: 'utf8', timeout: 120_000 });
+    return { code: r.status, output: `${r.stdout}${r.stderr}` };
+  };
+
+  beforeAll(() => {
+    const fixture = ensureVmFixture((line) => console.log(line));
+    ws = createTestWorkspace({
+      files: {
+        ...fixtureFlakeFiles(fixture),
+        'profiles/fixture/project.json': JSON.stringify({ targets: { start: { options: { accel: 'tcg' } } } }),
+        'profiles/fixture/profile.json': profileJson(
+          fixtureVmProfile(fixture, 'fixture', HTTP_PORT, {
+            ports: [
+              { name: 'http', guest: 80, host: HTTP_PORT },
+              { name: 'ssh', guest: FIXTURE_SSH_PORT, host: SSH_PORT },
+            ],
+          }),
+        ),
+      },
+    });
+    vmDir = join(ws.root, 'artifacts/vms/fixture/default');
+    const built = ws.nx(['run', 'fixture:build-image']);
+    if (built.code !== 0) throw new Error(`build-image failed:\n${built.output}`);
+  });
+  afterAll(() => {
+    ws?.nx(['run', 'fixture:stop', '--grace-seconds', '0']);
+    ws?.cleanup();
+  });
+
+  it('says to start the VM when none runs', () => {
+    const result = ws.nx(['run', 'fixture:ssh', '--', 'true']);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('fixture has no running instance. Start one: npx nx run fixture:start');
+  });
+
+  it('runs commands with their output, stdin and failure; --print gives the plain ssh command, which returns the exit code itself', () => {
+    const started = ws.nx(['run', 'fixture:start']);
+    expect(started.code).toBe(0);
+
+    const version = ws.nx(['run', 'fixture:ssh', '--', 'cat', '/proc/version']);
+    expect(version.output).toContain('Linux version');
+    expect(version.code).toBe(0);
+
+    const piped = nxWithInput(['run', 'fixture:ssh', '--', 'tr', 'a-z', 'A-Z'], 'piped through\n');
+    expect(piped.output).toContain('PIPED THROUGH');
+    expect(piped.code).toBe(0);
+
+    const failed = ws.nx(['run', 'fixture:ssh', '--', 'sh', '-c', 'echo before failing; exit 3']);
+    expect(failed.output).toContain('before failing');
+    expect(failed.output).toContain('The command exited with status 3.');
+    expect(failed.code).not.toBe(0);
+
+    const printed = ws.nx(['run', 'fixture:ssh', '--', '--print', '--', 'sh', '-c', 'echo plain; exit 3']);
+    expect(printed.code).toBe(0);
+    const line = printed.stdout.split('\n').find((l) => l.startsWith('ssh '))!;
+    expect(line).toContain(`-p ${SSH_PORT} root@127.0.0.1`);
+    expect(line).toContain('StrictHostKeyChecking=yes');
+    expect(printed.output).toMatch(/# files: scp .* -P \d+ SOURCE root@127\.0\.0\.1:DEST/);
+    const plain = spawnSync('sh', ['-c', line], { cwd: ws.root, encoding: 'utf8' });
+    expect(plain.stdout).toBe('plain\n');
+    expect(plain.status).toBe(3);
+  });
+
+  it('keeps the private key 0600 in the instance folder and nowhere else: not in state.json, logs or output', () => {
+    const key = join(vmDir, 'ssh_client_ed25519');
+    const hostKey = join(vmDir, 'ssh_host_ed25519');
+    for (const file of [key, hostKey]) expect(statSync(file).mode & 0o777).toBe(0o600);
+    const secrets = [keyBody(key), keyBody(hostKey)];
+    const state = readFileSync(join(vmDir, 'state.json'), 'utf8');
+    expect(JSON.parse(state).ssh).toEqual({ key, knownHosts: join(vmDir, 'known_hosts'), hostKeyAlias: 'nx-nixos-fixture-default' });
+    for (const file of filesUnder(join(ws.root, 'artifacts')).filter((f) => f !== key && f !== hostKey)) {
+      const text = readFileSync(file, 'latin1');
+      for (const secret of secrets) expect({ file, leaks: text.includes(secret) }).toEqual({ file, leaks: false });
+    }
+    const printed = ws.nx(['run', 'fixture:ssh', '--print']);
+    for (const secret of secrets) expect(printed.output).not.toContain(secret);
+  });
+
+  it('gives a second instance its own key (the first one\'s is refused there) and asks which one to use', () => {
+    const second = ws.nx(['run', 'fixture:start', '--instance', 'b']);
+    expect(second.code).toBe(0);
+    const ambiguous = ws.nx(['run', 'fixture:ssh', '--', 'true']);
+    expect(ambiguous.code).not.toBe(0);
+    expect(ambiguous.output).toContain('fixture has 2 running instances (b, default); choose one with --instance NAME.');
+
+    const onB = ws.nx(['run', 'fixture:ssh', '--', '--instance', 'b', '--', 'echo', 'on b']);
+    expect(onB.output).toContain('on b');
+    expect(onB.code).toBe(0);
+    // Without `--`, options lead the command.
+    const hostname = ws.nx(['run', 'fixture:ssh', '--instance', 'b', 'cat', '/proc/sys/kernel/hostname']);
+    expect(hostname.code).toBe(0);
+
+    const bDir = join(ws.root, 'artifacts/vms/fixture/b');
+    const bPort = JSON.parse(readFileSync(join(bDir, 'state.json'), 'utf8')).ports.find((p: { guest: number }) => p.guest === FIXTURE_SSH_PORT).host;
+    const common = ['-F', 'none', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(bDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'HostKeyAlias=nx-nixos-fixture-b', '-p', String(bPort)];
+    const withAsKey = spawnSync('ssh', [...common, '-i', join(vmDir, 'ssh_client_ed25519'), 'root@127.0.0.1', 'true'], { encoding: 'utf8' });
+    expect(withAsKey.status).toBe(255);
+    expect(withAsKey.stderr).toContain('Permission denied');
+    const withBsKey = spawnSync('ssh', [...common, '-i', join(bDir, 'ssh_client_ed25519'), 'root@127.0.0.1', 'true'], { encoding: 'utf8' });
+    expect(withBsKey.status).toBe(0);
+    expect(ws.nx(['run', 'fixture:stop', '--instance', 'b', '--grace-seconds', '0']).code).toBe(0);
+  });
+
+  it('refuses a guest whose host key is not the pinned one', () => {
+    const other = mkdtempSync(join(tmpdir(), 'nx-nixos-otherkey-'));
+    try {
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(other, 'k')]);
+      const [type, body] = readFileSync(join(other, 'k.pub'), 'utf8').split(' ');
+      writeFileSync(join(vmDir, 'known_hosts'), `nx-nixos-fixture-default ${type} ${body}\n`);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+    const refused = ws.nx(['run', 'fixture:ssh', '--', '--instance', 'default', '--', 'sh', '-c', 'echo ran-$((40 + 2))']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain('Host key verification failed');
+    expect(refused.output).not.toContain('ran-42');
+  });
+});
