@@ -143,7 +143,15 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'services.redis.servers.<name>.port',
     'services.redis.servers.<name>.bind',
   ],
-  'NixOS/nixpkgs nixos/modules/services/networking/ssh/sshd.nix': ['services.openssh.enable', 'services.openssh.settings.*', 'users.users.<name>.openssh.authorizedKeys.keys'],
+  // authorizedKeysFiles is a list merged with the module's own (".ssh/authorized_keys" and
+  // "/etc/ssh/authorized_keys.d/%u", which users.users.<name>.openssh.authorizedKeys.keys fills) into
+  // sshd_config's AuthorizedKeysFile.
+  'NixOS/nixpkgs nixos/modules/services/networking/ssh/sshd.nix': [
+    'services.openssh.enable',
+    'services.openssh.settings.*',
+    'services.openssh.authorizedKeysFiles',
+    'users.users.<name>.openssh.authorizedKeys.keys',
+  ],
   'NixOS/nixpkgs nixos/modules/virtualisation/oci-containers.nix and podman/default.nix': [
     'virtualisation.oci-containers.backend',
     'virtualisation.oci-containers.containers.<name>.image',
@@ -215,6 +223,14 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
       'systemd.services.<name>.serviceConfig.RuntimeDirectoryMode',
       'systemd.services.<name>.serviceConfig.RuntimeDirectoryPreserve',
       'systemd.tmpfiles.rules',
+      // settings.<file name>.<path>.<type>: one tmpfiles.d line each (tmpfiles.nix settingsEntryToRule).
+      // Type "f+^": the argument names a credential whose content is written (tmpfiles.d(5), systemd 252+).
+      // systemd-tmpfiles-setup.service imports ssh.authorized_keys.root itself (ImportCredential=), as
+      // tmpfiles.nix's systemd-tmpfiles-resetup copy shows; NixOS links no provision.conf.
+      'systemd.tmpfiles.settings.<name>.<name>.<name>.mode',
+      'systemd.tmpfiles.settings.<name>.<name>.<name>.user',
+      'systemd.tmpfiles.settings.<name>.<name>.<name>.group',
+      'systemd.tmpfiles.settings.<name>.<name>.<name>.argument',
     ],
   'NixOS/nixpkgs nixos/modules: system/boot, tasks/filesystems, networking, misc/nixpkgs, system/activation': [
     'boot.growPartition',

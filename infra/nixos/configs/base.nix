@@ -197,8 +197,34 @@ in
     boot.kernelParams = [ "console=ttyS0,115200" ];
 
     users.users.root.openssh.authorizedKeys.keys = cfg.ssh.authorizedKeys;
+    # The SSH identity nx-nixos gives each VM instance (docs/explanation/ssh-into-a-vm.md): systemd-tmpfiles
+    # writes root's authorized key from the systemd credential ssh.authorized_keys.root (which
+    # systemd-tmpfiles-setup.service imports; NixOS does not ship systemd's provision.conf, which would
+    # write it to ~/.ssh) and the host key from nx-nixos.ssh.host_key. A line whose credential was not
+    # passed is skipped, so an image booted any other way keeps its generated host key and the keys above.
+    systemd.tmpfiles.settings."10-rave-ssh-credentials" = {
+      "/run/rave-ssh".d = {
+        mode = "0700";
+        user = "root";
+        group = "root";
+      };
+      "/run/rave-ssh/authorized_keys.root"."f+^" = {
+        mode = "0600";
+        user = "root";
+        group = "root";
+        argument = "ssh.authorized_keys.root";
+      };
+      "/etc/ssh/ssh_host_ed25519_key"."f+^" = {
+        mode = "0600";
+        user = "root";
+        group = "root";
+        argument = "nx-nixos.ssh.host_key";
+      };
+    };
     services.openssh = {
       enable = true;
+      # Read besides NixOS's own files (/etc/ssh/authorized_keys.d/%u, from rave.ssh.authorizedKeys).
+      authorizedKeysFiles = [ "/run/rave-ssh/authorized_keys.%u" ];
       settings = {
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;
@@ -209,6 +235,8 @@ in
     # The PostgreSQL major version follows system.stateVersion (NixOS's default for that release).
     services.postgresql.enable = true;
     systemd.services = lib.mapAttrs' roleUnit cfg.postgresql.rolePasswords // {
+      # The host key credential of the tmpfiles rule above (ssh.authorized_keys.root is imported upstream).
+      systemd-tmpfiles-setup.serviceConfig.ImportCredential = [ "nx-nixos.ssh.host_key" ];
       rave-tls-selfsigned = {
         description = "Generate a self-signed TLS certificate for nginx when none is installed";
         wantedBy = [ "multi-user.target" ];
