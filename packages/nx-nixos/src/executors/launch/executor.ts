@@ -38,7 +38,7 @@ interface LaunchRun {
 
 export default async function launchExecutor(options: LaunchExecutorOptions, context: ExecutorContext) {
   return reportErrors(context.targetName ?? 'launch', async () => {
-    useWorkspaceOf(context);
+    const plugin = useWorkspaceOf(context);
     if (options.detach && context.target?.continuous)
       throw new Error(
         `--detach does not work on the continuous target ${context.projectName}:${context.targetName}: Nx fails a continuous task that returns. ` +
@@ -63,7 +63,7 @@ export default async function launchExecutor(options: LaunchExecutorOptions, con
     };
     try {
       const vm = await startProfileVm(run, secrets);
-      await printReady(vm);
+      await printReady(vm, plugin.sshTargetName);
       if (!options.detach) return await stayUntilStopped(run, vm);
       vm.detach();
       const instanceFlag = vm.state.instance === 'default' ? '' : ` --instance ${vm.state.instance}`;
@@ -108,10 +108,11 @@ async function startProfileVm({ options, context, profile, stopWatch, graceSecon
   }
 }
 
-async function printReady({ state }: RunningVm): Promise<void> {
+async function printReady({ state }: RunningVm, sshTargetName: string): Promise<void> {
   const { formatPorts, formatUrls } = await import('../../qemu/status');
   console.log(`\n${state.profile} is ready (instance "${state.instance}", ${state.accel.toUpperCase()}). Ports: ${formatPorts(state.ports) || 'none'}`);
   if (state.urls.length) console.log(formatUrls(state.urls).join('\n'));
+  if (state.ssh) console.log(`Shell: npx nx run ${state.profile}:${sshTargetName}${state.instance === 'default' ? '' : ` --instance ${state.instance}`}`);
   console.log(`Serial log: ${state.serialLog}`);
 }
 

@@ -64,6 +64,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   it('runs commands with their output, stdin and failure; --print gives the plain ssh command, which returns the exit code itself', () => {
     const started = ws.nx(['run', 'fixture:start']);
     expect(started.code).toBe(0);
+    expect(started.output).toContain('Shell: npx nx run fixture:ssh\n');
 
     const version = ws.nx(['run', 'fixture:ssh', '--', 'cat', '/proc/version']);
     expect(version.output).toContain('Linux version');
