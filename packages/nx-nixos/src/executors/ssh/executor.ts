@@ -47,7 +47,7 @@ export default async function sshExecutor(options: SshExecutorOptions, context: 
     const code = await runSsh(sshArgv(target, command));
     if (code === 0) return true;
     if (code === 255) console.error(`ssh could not reach ${profile.name} (exit 255): see the message above. The plain command: npx nx run ${context.projectName}:${context.targetName} --print`);
-    else console.error(`The command exited with status ${code}.`);
+    else console.error(`The ${command.length ? 'command' : 'shell'} exited with status ${code}.`);
     return false;
   });
 }

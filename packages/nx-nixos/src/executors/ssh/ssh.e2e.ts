@@ -22,7 +22,7 @@ const keyBody = (file: string) =>
     .filter((l) => l && !l.startsWith('-----'))
     .join('');
 
-describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 'ssh', 'ssh-keygen', 'ldd'])('ssh into a running fixture VM through real nx (TCG, dropbear in the guest)', () => {
+describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 'ssh', 'ssh-keygen', 'ldd', 'script'])('ssh into a running fixture VM through real nx (TCG, dropbear in the guest)', () => {
   let ws: TestWorkspace;
   let vmDir: string;
   const nxWithInput = (args: string[], input: string) => {
@@ -88,6 +88,26 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
     const plain = spawnSync('sh', ['-c', line], { cwd: ws.root, encoding: 'utf8' });
     expect(plain.stdout).toBe('plain\n');
     expect(plain.status).toBe(3);
+  });
+
+  it('opens an interactive shell on a terminal, with NX_TUI=true and NX_TUI=false', () => {
+    // The first interactive nx command asks about analytics unless nx.json says.
+    const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
+    ws.write('nx.json', JSON.stringify({ ...nxJson, analytics: false }, null, 2));
+    for (const tui of ['false', 'true']) {
+      // script(1) gives nx a terminal; what is typed is the input below.
+      const session = spawnSync('script', ['-qec', `${join(REPO_ROOT, 'node_modules', '.bin', 'nx')} run fixture:ssh`, '/dev/null'], {
+        cwd: ws.root,
+        env: testEnv({ NX_TUI: tui }),
+        input: 'echo shell-$((40 + 2)); tty; exit 5\n',
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect({ tui, status: session.status }).toEqual({ tui, status: 1 });
+      expect(session.stdout).toContain('shell-42');
+      expect(session.stdout).toMatch(/\/dev\/pts\/\d+/);
+      expect(session.stdout).toContain('The shell exited with status 5.');
+    }
   });
 
   it('keeps the private key 0600 in the instance folder and nowhere else: not in state.json, logs or output', () => {
