@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
+import { processesWhere } from '../../testing/processes';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
@@ -52,6 +53,8 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   });
   afterAll(() => {
     ws?.nx(['run', 'fixture:stop', '--grace-seconds', '0']);
+    // A timed-out script(1) session leaves the nx it started behind, orphaned on a closed terminal.
+    if (ws) for (const pid of processesWhere((cmdline) => cmdline.includes(ws.root))) process.kill(pid, 'SIGKILL');
     ws?.cleanup();
   });
 
