@@ -1,4 +1,16 @@
-import { configuredNixSettings, decideParallelism, describeParallelism, nixConfigFiles, type SettingSource } from './parallelism';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildParallelism,
+  configuredNixSettings,
+  decideParallelism,
+  describeParallelism,
+  forgetNixSettings,
+  nixConfigFiles,
+  nixSettingsOnce,
+  type SettingSource,
+} from './parallelism';
 
 const files = (contents: Record<string, string>) => (path: string) => contents[path];
 
@@ -62,5 +74,36 @@ describe('decideParallelism', () => {
     expect(decideParallelism({ cpus: 4, configured: none, extraArgs: ['--max-jobs', '3'] }).args).toEqual(['--cores', '1']);
     expect(decideParallelism({ cpus: 4, configured: none, extraArgs: ['-j2', '--option', 'cores', '1'] }).args).toEqual([]);
     expect(decideParallelism({ cpus: 4, configured: none, extraArgs: ['--cores=2'] }).cores).toEqual({ value: '2', source: 'extraArgs' });
+  });
+});
+
+describe('nixSettingsOnce', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nix-conf-'));
+    env = { NIX_CONF_DIR: dir, NIX_USER_CONF_FILES: '' };
+    forgetNixSettings();
+  });
+  afterEach(() => {
+    forgetNixSettings();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the configuration files once per process, until forgetNixSettings', () => {
+    writeFileSync(join(dir, 'nix.conf'), 'max-jobs = 3\n');
+    expect(nixSettingsOnce(env).get('max-jobs')).toEqual({ value: '3', source: join(dir, 'nix.conf') });
+    writeFileSync(join(dir, 'nix.conf'), 'max-jobs = 5\n');
+    expect(nixSettingsOnce(env).get('max-jobs')?.value).toBe('3');
+    expect(buildParallelism({}, env).maxJobs.value).toBe('3');
+    forgetNixSettings();
+    expect(nixSettingsOnce(env).get('max-jobs')?.value).toBe('5');
+  });
+
+  it('reads again for an environment that names other settings', () => {
+    writeFileSync(join(dir, 'nix.conf'), 'max-jobs = 3\n');
+    expect(nixSettingsOnce(env).get('max-jobs')?.value).toBe('3');
+    expect(nixSettingsOnce({ ...env, NIX_CONFIG: 'max-jobs = 7' }).get('max-jobs')).toEqual({ value: '7', source: 'NIX_CONFIG' });
+    expect(nixSettingsOnce({ NIX_CONF_DIR: join(dir, 'none'), NIX_USER_CONF_FILES: '' }).size).toBe(0);
   });
 });

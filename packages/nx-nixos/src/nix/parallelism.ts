@@ -132,9 +132,33 @@ export function decideParallelism(input: ParallelismInput): Parallelism {
   return { args, maxJobs, cores };
 }
 
+/** The environment variables that choose which Nix configuration is read (with the home folder). */
+const CONFIG_VARIABLES = ['NIX_CONF_DIR', 'NIX_USER_CONF_FILES', 'XDG_CONFIG_HOME', 'XDG_CONFIG_DIRS', 'NIX_CONFIG'] as const;
+
+const settingsRead = new Map<string, ReadonlyMap<string, SettingSource>>();
+
+/**
+ * configuredNixSettings, read once per process for a given environment: every nixBuild asks, and the files
+ * do not change while a command runs.
+ */
+export function nixSettingsOnce(env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, SettingSource> {
+  const key = JSON.stringify([...CONFIG_VARIABLES.map((name) => env[name] ?? null), homedir()]);
+  let settings = settingsRead.get(key);
+  if (!settings) {
+    settings = configuredNixSettings(env);
+    settingsRead.set(key, settings);
+  }
+  return settings;
+}
+
+/** Forgets the configuration nixSettingsOnce read, so that the next call reads the files again (tests that edit them). */
+export function forgetNixSettings(): void {
+  settingsRead.clear();
+}
+
 /** The parallelism of local builds on this machine, from its Nix configuration and the options. */
 export function buildParallelism(options: { maxJobs?: number; extraArgs?: readonly string[] } = {}, env: NodeJS.ProcessEnv = process.env): Parallelism {
-  return decideParallelism({ cpus: availableParallelism(), configured: configuredNixSettings(env), ...options });
+  return decideParallelism({ cpus: availableParallelism(), configured: nixSettingsOnce(env), ...options });
 }
 
 /** "max-jobs 2 (nx-nixos default ...), cores 1 (...)" */
