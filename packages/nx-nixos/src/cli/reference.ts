@@ -9,17 +9,20 @@ import { REFERENCE_FILES } from '../reference/markdown';
 import { profileSchemaText, PROFILE_SCHEMA_PATH } from './schema';
 import type { CliCommand } from './main';
 
-/** Where the executors' schema.json files are, relative to the workspace root. */
-const EXECUTORS_DIR = 'packages/nx-nixos/src/executors';
+/** The package folder, relative to the workspace root. */
+const PACKAGE_DIR = 'packages/nx-nixos';
 
 /** Everything generated from the schemas, keyed by workspace-relative path. */
 export function generatedFiles(): Record<string, string> {
-  const files: Record<string, string> = {
-    [PROFILE_SCHEMA_PATH]: profileSchemaText(),
-    [`${EXECUTORS_DIR}/hygiene/schema.json`]: executorSchemaText(hygieneOptionsSchema),
-    [`${EXECUTORS_DIR}/docs-check/schema.json`]: executorSchemaText(docsCheckOptionsSchema),
+  // The executors' schema.json generated from zod schemas; the pages below describe these texts, not the files
+  // on disk, so one run brings both up to date.
+  const schemas: Record<string, string> = {
+    'src/executors/hygiene/schema.json': executorSchemaText(hygieneOptionsSchema),
+    'src/executors/docs-check/schema.json': executorSchemaText(docsCheckOptionsSchema),
   };
-  for (const [path, render] of Object.entries(REFERENCE_FILES)) files[path] = render();
+  const files: Record<string, string> = { [PROFILE_SCHEMA_PATH]: profileSchemaText() };
+  for (const [path, text] of Object.entries(schemas)) files[`${PACKAGE_DIR}/${path}`] = text;
+  for (const [path, render] of Object.entries(REFERENCE_FILES)) files[path] = render(schemas);
   return files;
 }
 

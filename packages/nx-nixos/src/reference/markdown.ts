@@ -1,7 +1,7 @@
 import { DEFAULT_OPTIONS, LAUNCH_SHARING_KEYS, PLUGIN_OPTION_SCHEMA, SHARING_KEYS, SHARING_OPTION_DOC } from '../plugin/options';
 import { profileJsonSchema } from '../profile/schema';
 import { PROFILE_SCHEMA_PATH } from '../layout';
-import { readExecutors, readGenerators, typeOf, visibleProperties, type ExecutorEntry } from './schemas';
+import { PACKAGE_ROOT, readExecutors, readGenerators, typeOf, visibleProperties, type ExecutorEntry, type PendingSchemas } from './schemas';
 
 const GENERATED = (source: string) =>
   `<!-- Generated from ${source} by \`npm run reference\`; edit the source, then run it again. -->`;
@@ -44,8 +44,8 @@ function generatorSection(entry: ExecutorEntry): string {
 }
 
 /** docs/reference/generators.md */
-export function generatorsReference(): string {
-  const generators = readGenerators();
+export function generatorsReference(pending: PendingSchemas = {}): string {
+  const generators = readGenerators(PACKAGE_ROOT, pending);
   return [
     '# Generators reference',
     '',
@@ -96,8 +96,8 @@ function sharingSection(executors: ExecutorEntry[]): string[] {
 }
 
 /** docs/reference/executors.md */
-export function executorsReference(): string {
-  const executors = readExecutors();
+export function executorsReference(pending: PendingSchemas = {}): string {
+  const executors = readExecutors(PACKAGE_ROOT, pending);
   return [
     '# Executors reference',
     '',
@@ -227,7 +227,8 @@ export function pluginOptionsReference(): string {
   ].join('\n');
 }
 
-export const REFERENCE_FILES: Record<string, () => string> = {
+/** Each generated reference page and how to render it (given the schema texts about to be written). */
+export const REFERENCE_FILES: Record<string, (pending: PendingSchemas) => string> = {
   'docs/reference/plugin-options.md': pluginOptionsReference,
   'docs/reference/executors.md': executorsReference,
   'docs/reference/profile-json.md': profileReference,

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { generatedFiles } from '../cli/reference';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { command, generatedFiles } from '../cli/reference';
 import { DEFAULT_OPTIONS } from '../plugin/options';
+import { captureConsole } from '../testing/console-capture';
 import { executorsReference, pluginOptionsReference, profileReference } from './markdown';
-import { readExecutors } from './schemas';
+import { readExecutors, readGenerators } from './schemas';
 
 const REPO = join(__dirname, '../../../..');
 
@@ -39,5 +41,74 @@ describe('generated reference', () => {
     for (const executor of readExecutors())
       for (const [option, property] of Object.entries(executor.schema.properties ?? {}))
         expect([executor.name, option, (property.description?.length ?? 0) > 10]).toEqual([executor.name, option, true]);
+  });
+});
+
+describe('readExecutors', () => {
+  let root: string;
+  const schema = (description: string) => JSON.stringify({ properties: { level: { type: 'string', description } } });
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'reference-'));
+    write('executors.json', JSON.stringify({ executors: { check: { schema: './dist/executors/check/schema.json', description: 'Check.' } } }));
+    write('dist/executors/check/schema.json', schema('as last built'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const level = (entries: ReturnType<typeof readExecutors>) => entries[0].schema.properties?.level.description;
+
+  it('reads the schema under src/ when the package has its sources, not the copy of the last build', () => {
+    write('src/executors/check/schema.json', schema('as edited'));
+    expect(level(readExecutors(root))).toBe('as edited');
+  });
+
+  it('reads the built copy in an installed package (no src/)', () => {
+    expect(level(readExecutors(root))).toBe('as last built');
+  });
+
+  it('prefers a schema text about to be written over the file', () => {
+    write('src/executors/check/schema.json', schema('as edited'));
+    expect(level(readExecutors(root, { 'src/executors/check/schema.json': schema('as generated') }))).toBe('as generated');
+  });
+
+  it('reads every generator and executor of this package from src/', () => {
+    for (const entry of [...readExecutors(), ...readGenerators()]) expect(entry.schema.properties).toBeDefined();
+  });
+});
+
+describe('npm run reference', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'reference-root-'));
+    for (const [path, text] of Object.entries(generatedFiles())) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('renders the executors page from the executor schemas it generates in the same run', () => {
+    const hygiene = 'packages/nx-nixos/src/executors/hygiene/schema.json';
+    const generated = generatedFiles();
+    const page = generated['docs/reference/executors.md'];
+    for (const option of Object.keys((JSON.parse(generated[hygiene]) as { properties: object }).properties)) expect(page).toContain(`\`${option}\``);
+  });
+
+  it('--check passes when every generated file is current and names the one that is stale', async () => {
+    const printed = captureConsole();
+    expect(await command.run(['--check', '--root', root])).toBe(0);
+    const stale = 'packages/nx-nixos/src/executors/docs-check/schema.json';
+    writeFileSync(join(root, stale), '{}\n');
+    expect(await command.run(['--check', '--root', root])).toBe(1);
+    expect(printed.err).toContain(`Out of date: ${stale}.`);
+    expect(readFileSync(join(root, stale), 'utf8')).toBe('{}\n');
+    expect(await command.run(['--root', root])).toBe(0);
+    expect(await command.run(['--check', '--root', root])).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, normalize, sep } from 'node:path';
 
 export const PACKAGE_ROOT = join(__dirname, '../..');
 
@@ -32,25 +32,41 @@ export interface ExecutorEntry {
   schema: ExecutorSchema;
 }
 
+/**
+ * Schema texts not yet written, keyed by their path in the package (e.g. "src/executors/hygiene/schema.json"):
+ * what `npm run reference` is about to write, so that the docs it renders in the same run describe them.
+ */
+export type PendingSchemas = Readonly<Record<string, string>>;
+
 /** Every executor of the package, from executors.json and each schema.json. */
-export function readExecutors(packageRoot = PACKAGE_ROOT): ExecutorEntry[] {
-  return readCollection(packageRoot, 'executors.json', 'executors');
+export function readExecutors(packageRoot = PACKAGE_ROOT, pending: PendingSchemas = {}): ExecutorEntry[] {
+  return readCollection(packageRoot, 'executors.json', 'executors', pending);
 }
 
 /** Every generator of the package, from generators.json and each schema.json. */
-export function readGenerators(packageRoot = PACKAGE_ROOT): ExecutorEntry[] {
-  return readCollection(packageRoot, 'generators.json', 'generators');
+export function readGenerators(packageRoot = PACKAGE_ROOT, pending: PendingSchemas = {}): ExecutorEntry[] {
+  return readCollection(packageRoot, 'generators.json', 'generators', pending);
 }
 
-function readCollection(packageRoot: string, file: string, key: string): ExecutorEntry[] {
+/**
+ * The package path of a schema the manifest names: its source under src/ when the package has its sources
+ * (this repository: the copy in dist/ is only as new as the last build), else the compiled copy.
+ */
+function schemaPath(packageRoot: string, manifestPath: string): string {
+  const path = normalize(manifestPath);
+  const source = path.startsWith(`dist${sep}`) ? join('src', path.slice('dist'.length + 1)) : undefined;
+  return source !== undefined && existsSync(join(packageRoot, source)) ? source : path;
+}
+
+function readCollection(packageRoot: string, file: string, key: string, pending: PendingSchemas): ExecutorEntry[] {
   const manifest = JSON.parse(readFileSync(join(packageRoot, file), 'utf8')) as Record<string, Record<string, { schema: string; description: string }>>;
   return Object.entries(manifest[key])
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, entry]) => ({
-      name,
-      description: entry.description,
-      schema: JSON.parse(readFileSync(join(packageRoot, entry.schema), 'utf8')) as ExecutorSchema,
-    }));
+    .map(([name, entry]) => {
+      const path = schemaPath(packageRoot, entry.schema);
+      const text = pending[path.split(sep).join('/')] ?? readFileSync(join(packageRoot, path), 'utf8');
+      return { name, description: entry.description, schema: JSON.parse(text) as ExecutorSchema };
+    });
 }
 
 export function typeOf(property: JsonSchemaProperty): string {
