@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUTHORIZED_KEYS_CREDENTIAL, ensureSshIdentity, HOST_KEY_CREDENTIAL, knownHostsLine, scpArgv, shellLine, sshArgv, sshFiles } from './ssh';
+import { processesWhere } from '../testing/processes';
+import { AUTHORIZED_KEYS_CREDENTIAL, ensureSshIdentity, HOST_KEY_CREDENTIAL, knownHostsLine, runSsh, scpArgv, shellLine, sshArgv, sshFiles } from './ssh';
 
 describe('ensureSshIdentity', () => {
   let dir: string;
@@ -71,5 +72,31 @@ describe('ssh command line', () => {
   it('rejects a public key without a type and key', () => {
     expect(() => knownHostsLine('a', 'garbage')).toThrow('Not an SSH public key');
     expect(knownHostsLine('a', 'ssh-ed25519 AAAA comment\n')).toBe('a ssh-ed25519 AAAA\n');
+  });
+});
+
+describe('runSsh', () => {
+  // A real ssh that waits for a server which never answers: its ProxyCommand stays silent.
+  const marker = `nx-nixos-silent-proxy-${process.pid}`;
+  const waiting = ['-F', 'none', '-o', 'BatchMode=yes', '-o', `ProxyCommand=sh -c 'sleep 60; : ${marker}'`, 'root@127.0.0.1', 'true'];
+  const sshOf = () => processesWhere((cmdline) => cmdline.startsWith('ssh\0') && cmdline.includes(marker));
+  afterEach(() => {
+    for (const pid of processesWhere((cmdline) => cmdline.includes(marker))) process.kill(pid, 'SIGKILL');
+  });
+
+  it('ends ssh when asked to (the terminal went away, the task was stopped) and resolves with its status', async () => {
+    const stop = new AbortController();
+    const ended = runSsh(waiting, stop.signal);
+    for (let i = 0; i < 100 && sshOf().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sshOf()).toHaveLength(1);
+    stop.abort();
+    expect(await ended).toBe(128 + 1);
+    expect(sshOf()).toEqual([]);
+  });
+
+  it('ends ssh at once when the run was stopped before it started', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    expect(await runSsh(waiting, stop.signal)).toBe(128 + 1);
   });
 });

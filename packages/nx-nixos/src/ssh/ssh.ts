@@ -142,14 +142,36 @@ export function shellQuote(word: string): string {
 
 export const shellLine = (words: readonly string[]) => words.map(shellQuote).join(' ');
 
-/** Runs ssh with the terminal passed through; resolves with its exit code (255 is ssh's own failure). */
-export function runSsh(argv: readonly string[]): Promise<number> {
+/** How long ssh has to end after it was asked to (SIGHUP) before it is killed. */
+const SSH_END_GRACE_MS = 5_000;
+
+/**
+ * Runs ssh with the terminal passed through; resolves with its exit code (255 is ssh's own failure).
+ * When `stop` aborts (the terminal went away, the task was stopped), ssh gets SIGHUP, as from a closed
+ * terminal: it restores the terminal's modes and ends; SIGKILL follows if it has not ended within 5 s.
+ */
+export function runSsh(argv: readonly string[], stop?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', argv, { stdio: 'inherit' });
-    child.on('error', (e) =>
-      reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error('ssh is not installed: install OpenSSH\'s client (Debian: apt-get install openssh-client).') : e),
-    );
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1)));
+    let killTimer: NodeJS.Timeout | undefined;
+    const end = () => {
+      child.kill('SIGHUP');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), SSH_END_GRACE_MS);
+    };
+    if (stop?.aborted) end();
+    else stop?.addEventListener('abort', end, { once: true });
+    const settle = () => {
+      clearTimeout(killTimer);
+      stop?.removeEventListener('abort', end);
+    };
+    child.on('error', (e) => {
+      settle();
+      reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error('ssh is not installed: install OpenSSH\'s client (Debian: apt-get install openssh-client).') : e);
+    });
+    child.on('exit', (code, signal) => {
+      settle();
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+    });
   });
 }
 

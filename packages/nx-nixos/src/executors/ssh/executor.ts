@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { profileOf, reportErrors } from '../shared/profile';
+import { watchForStop } from '../shared/watch-for-stop';
 import { useWorkspaceOf } from '../shared/workspace';
 
 export interface SshExecutorOptions {
@@ -43,8 +44,22 @@ export default async function sshExecutor(options: SshExecutorOptions, context: 
       console.log(`# files: ${shellLine(['scp', ...scpArgv(target)])} SOURCE root@127.0.0.1:DEST (or root@127.0.0.1:SOURCE DEST)`);
       return true;
     }
-    // Without a command ssh opens a login shell, with a terminal when there is one.
-    const code = await runSsh(sshArgv(target, command));
+    // Without a command ssh opens a login shell, with a terminal when there is one. A closed terminal, Ctrl-C,
+    // Nx stopping the task or nx ending without stopping it (killed: watchJob) ends ssh with this executor,
+    // which never leaves ssh running on the terminal on its own.
+    const stop = watchForStop();
+    stop.watchJob();
+    let code: number;
+    try {
+      code = await runSsh(sshArgv(target, command), stop.signal);
+    } finally {
+      stop.dispose();
+    }
+    const reason = stop.reason();
+    if (reason) {
+      console.error(`ssh to ${profile.name} ended: ${reason}.`);
+      return false;
+    }
     if (code === 0) return true;
     if (code === 255) console.error(`ssh could not reach ${profile.name} (exit 255): see the message above. The plain command: npx nx run ${context.projectName}:${context.targetName} --print`);
     else console.error(`The ${command.length ? 'command' : 'shell'} exited with status ${code}.`);

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
-import { processesWhere } from '../../testing/processes';
+import { processesWorkingIn, terminalSession, until } from '../../testing/terminal';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
@@ -53,8 +53,6 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   });
   afterAll(() => {
     ws?.nx(['run', 'fixture:stop', '--grace-seconds', '0']);
-    // A timed-out script(1) session leaves the nx it started behind, orphaned on a closed terminal.
-    if (ws) for (const pid of processesWhere((cmdline) => cmdline.includes(ws.root))) process.kill(pid, 'SIGKILL');
     ws?.cleanup();
   });
 
@@ -93,23 +91,72 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
     expect(plain.status).toBe(3);
   });
 
-  it('opens an interactive shell on a terminal, with NX_TUI=true and NX_TUI=false', () => {
+  const NX = join(REPO_ROOT, 'node_modules', '.bin', 'nx');
+
+  it('opens an interactive shell on a terminal, with NX_TUI=true and NX_TUI=false', async () => {
     // The first interactive nx command asks about analytics unless nx.json says.
     const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
     ws.write('nx.json', JSON.stringify({ ...nxJson, analytics: false }, null, 2));
     for (const tui of ['false', 'true']) {
-      // script(1) gives nx a terminal; what is typed is the input below.
-      const session = spawnSync('script', ['-qec', `${join(REPO_ROOT, 'node_modules', '.bin', 'nx')} run fixture:ssh`, '/dev/null'], {
-        cwd: ws.root,
-        env: testEnv({ NX_TUI: tui }),
-        input: 'echo shell-$((40 + 2)); tty; exit 5\n',
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      expect({ tui, status: session.status }).toEqual({ tui, status: 1 });
-      expect(session.stdout).toContain('shell-42');
-      expect(session.stdout).toMatch(/\/dev\/pts\/\d+/);
-      expect(session.stdout).toContain('The shell exited with status 5.');
+      const session = terminalSession(`${NX} run fixture:ssh`, { cwd: ws.root, env: testEnv({ NX_TUI: tui }) });
+      try {
+        session.type('echo shell-$((40 + 2)); tty; exit 5\n');
+        expect({ tui, status: await session.exited }).toEqual({ tui, status: 1 });
+        expect(session.output()).toContain('shell-42');
+        expect(session.output()).toMatch(/\/dev\/pts\/\d+/);
+        expect(session.output()).toContain('The shell exited with status 5.');
+      } finally {
+        session.end();
+      }
+    }
+  });
+
+  // Nx 22 runs a task on a pseudo-terminal of its own; when the user's terminal goes away, its orchestrator
+  // stays behind, waiting for a task exit it never hears of (nrwl/nx#36682, fixed in Nx 23). Without that
+  // runner (NX_NATIVE_COMMAND_RUNNER=false), ssh has the user's terminal and nothing stays.
+  it.each([
+    ["Nx's pseudo-terminal task runner", {}, /run-executor|fork\.js|^ssh /],
+    ['NX_NATIVE_COMMAND_RUNNER=false', { NX_NATIVE_COMMAND_RUNNER: 'false' }, /./],
+  ] as const)('closing the terminal of an interactive shell ends ssh and the executor (%s)', async (_, env, mustEnd) => {
+    const session = terminalSession(`${NX} run fixture:ssh`, { cwd: ws.root, env: testEnv(env) });
+    try {
+      session.type('echo shell-$((40 + 2))\n');
+      await session.waitFor(/shell-42/, 120_000);
+      expect(processesWorkingIn(ws.root).some((p) => p.args.startsWith('ssh '))).toBe(true);
+      session.close();
+      const left = () => processesWorkingIn(ws.root).filter((p) => mustEnd.test(p.args));
+      await until(() => left().length === 0, 30_000);
+      expect(left()).toEqual([]);
+    } finally {
+      session.end();
+    }
+    await until(() => processesWorkingIn(ws.root).length === 0, 5_000);
+    expect(processesWorkingIn(ws.root)).toEqual([]);
+  });
+
+  // An IDE, a CI runner or a parent process may signal nx alone, or kill it outright (SIGKILL: Nx cannot end
+  // its tasks then), while the terminal stays, held by the shell nx was started from. Without Nx's
+  // pseudo-terminal ssh has that terminal: left running, it would go on reading from it.
+  const legacyRunner = { NX_NATIVE_COMMAND_RUNNER: 'false' };
+  it.each([
+    ["Nx's pseudo-terminal task runner", 'SIGTERM', {}],
+    ["Nx's pseudo-terminal task runner", 'SIGKILL', {}],
+    ['NX_NATIVE_COMMAND_RUNNER=false', 'SIGTERM', legacyRunner],
+    ['NX_NATIVE_COMMAND_RUNNER=false', 'SIGKILL', legacyRunner],
+  ] as const)('nx alone ending on a signal ends the shell: ssh and the executor end too (%s, %s)', async (_, signal, env) => {
+    // The shell stays, as an interactive one would: the terminal does not go away with nx.
+    const session = terminalSession(`sh -c '${NX} run fixture:ssh; sleep 600'`, { cwd: ws.root, env: testEnv(env) });
+    const ofNx = () => processesWorkingIn(ws.root).filter((p) => /\bnode\b|^ssh /.test(p.args));
+    try {
+      session.type('echo shell-$((40 + 2))\n');
+      await session.waitFor(/shell-42/, 120_000);
+      const nx = ofNx().filter((p) => p.args.endsWith(' run fixture:ssh'));
+      expect(nx).toHaveLength(1);
+      process.kill(nx[0].pid, signal);
+      await until(() => ofNx().length === 0, 30_000);
+      expect(ofNx()).toEqual([]);
+    } finally {
+      session.end();
     }
   });
 
