@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureVmFixture, FIXTURE_HTTP_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
 import { qemusUnder, waitForOutput } from '../../testing/processes';
+import { processesWorkingIn, terminalSession, until } from '../../testing/terminal';
 import { describeIfTools } from '../../testing/tools';
 import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
@@ -164,6 +165,26 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(qemusUnder(vmDir)).toEqual([]);
     expect(existsSync(join(vmDir, 'qemu.pid'))).toBe(false);
     expect(existsSync(join(vmDir, 'qmp.sock'))).toBe(false);
+  });
+
+  it('closing the terminal of a foreground nx run fixture:launch shuts the VM down, as Ctrl-C does', async () => {
+    // The first nx command on a terminal asks about analytics unless nx.json says.
+    const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
+    ws.write('nx.json', JSON.stringify({ ...nxJson, analytics: false }, null, 2));
+    const nx = join(REPO_ROOT, 'node_modules', '.bin', 'nx');
+    const session = terminalSession(`${nx} run fixture:launch --accel tcg --grace-seconds 5`, { cwd: ws.root, env: testEnv() });
+    try {
+      await session.waitFor(/Press Ctrl-C to shut it down/, 180_000);
+      expect(qemusUnder(vmDir)).toHaveLength(1);
+      session.close();
+      await waitUntilStopped(vmDir);
+      expect(state(vmDir).stoppedHow).toBe('powerdown');
+      expect(qemusUnder(vmDir)).toEqual([]);
+      await until(() => processesWorkingIn(ws.root).length === 0, 30_000);
+      expect(processesWorkingIn(ws.root)).toEqual([]);
+    } finally {
+      session.end();
+    }
   });
 
   it('passes --secret to the guest; status reports a killed QEMU as broken and --clean removes its leftovers', async () => {
