@@ -33,7 +33,8 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   const guestFile = (path: string) => {
     const result = nx(['run', 'fixture:ssh', '--', 'sh', '-c', `echo "value=$(cat ${path})"`]);
     expect(result.code).toBe(0);
-    return /value=(\S*)/.exec(result.stdout)?.[1];
+    // Nx echoes the command in its header: the guest's answer is the line that starts with it.
+    return /^value=(\S*)$/m.exec(result.stdout)?.[1];
   };
 
   beforeAll(() => {
