@@ -29,9 +29,9 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
     outputs.push(result.output);
     return result;
   };
-  /** A file the guest serves, read over ssh. */
-  const guestFile = (path: string) => {
-    const result = nx(['run', 'fixture:ssh', '--', 'sh', '-c', `echo "value=$(cat ${path})"`]);
+  /** What a shell command prints in the guest (one word at most), read over ssh. */
+  const inGuest = (command: string) => {
+    const result = nx(['run', 'fixture:ssh', '--', 'sh', '-c', `echo "value=$(${command})"`]);
     expect(result.code).toBe(0);
     // Nx echoes the command in its header: the guest's answer is the line that starts with it.
     return /^value=(\S*)$/m.exec(result.stdout)?.[1];
@@ -91,22 +91,22 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   it('installs a changed secret into the running guest, whose service re-reads it; unchanged, nothing restarts', () => {
     const started = nx(['run', 'fixture:start', '--secret', `fixture-token=${join(secretsDir, 'a.txt')}`]);
     expect(started.code).toBe(0);
-    expect(guestFile('/www/fixture-token.sha256')).toBe(sha256(`${tokenA}\n`));
-    expect(guestFile('/www/fixture-token.starts')).toBe('1');
+    expect(inGuest('cat /www/fixture-token.sha256')).toBe(sha256(`${tokenA}\n`));
+    expect(inGuest('cat /www/fixture-token.starts')).toBe('1');
 
     const changed = nx(['run', 'fixture:secrets', '--secret', `fixture-token=${join(secretsDir, 'b.txt')}`]);
     expect(changed.code).toBe(0);
     expect(changed.stdout).toContain('changed: fixture-token\nrestarted: fixture-token-reader\n');
-    expect(guestFile('/www/fixture-token.sha256')).toBe(sha256(`${tokenB}\n`));
-    expect(guestFile('/www/fixture-token.starts')).toBe('2');
+    expect(inGuest('cat /www/fixture-token.sha256')).toBe(sha256(`${tokenB}\n`));
+    expect(inGuest('cat /www/fixture-token.starts')).toBe('2');
 
     const again = nx(['run', 'fixture:secrets', '--secret', `fixture-token=${join(secretsDir, 'b.txt')}`]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('unchanged; nothing restarted');
     expect(again.stdout).not.toContain('changed:');
-    expect(guestFile('/www/fixture-token.starts')).toBe('2');
+    expect(inGuest('cat /www/fixture-token.starts')).toBe('2');
     // What was staged is applied or removed: no copy stays in /run.
-    expect(nx(['run', 'fixture:ssh', '--', 'ls', '-A', '/run/nx-nixos/credentials']).stdout.trim()).toBe('');
+    expect(inGuest('ls -A /run/nx-nixos/credentials')).toBe('');
   });
 
   it('says what the guest lacks when it has no nx-nixos-reload-credentials, and installs nothing', () => {
@@ -115,7 +115,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
     expect(refused.code).not.toBe(0);
     expect(refused.output).toContain('The fixture guest has no nx-nixos-reload-credentials on its PATH, so it cannot apply secrets while it runs; nothing was installed.');
     expect(refused.output).toContain('docs/how-to/work-inside-a-running-vm.md#install-secrets-into-a-running-vm');
-    expect(guestFile('/www/fixture-token.sha256')).toBe(sha256(`${tokenB}\n`));
+    expect(inGuest('cat /www/fixture-token.sha256')).toBe(sha256(`${tokenB}\n`));
   });
 
   it('never shows a secret value: not in any nx output, not under artifacts/', () => {
