@@ -90,13 +90,18 @@ export interface InstallOutcome {
   hookMissing: boolean;
 }
 
+export interface SecretContent {
+  name: string;
+  content: Buffer;
+}
+
 /**
  * Installs the secrets into the guest in one ssh connection: contents on stdin, the command of
  * installCommand; the hook's report goes to `report` line by line, masked.
  */
-export async function installSecrets(target: SshTarget, secrets: readonly SecretFile[], report: (line: string, stream: 'stdout' | 'stderr') => void): Promise<InstallOutcome> {
-  const contents = secrets.map(readSecret);
-  const command = installCommand(secrets.map((s, i) => ({ name: s.name, size: contents[i].length })));
+export async function installSecrets(target: SshTarget, secrets: readonly SecretContent[], report: (line: string, stream: 'stdout' | 'stderr') => void): Promise<InstallOutcome> {
+  const contents = secrets.map((s) => s.content);
+  const command = installCommand(secrets.map((s) => ({ name: s.name, size: s.content.length })));
   const fragments = secretFragments(contents);
   let hookMissing = false;
   // The command is one word already: sshArgv would quote it once more.

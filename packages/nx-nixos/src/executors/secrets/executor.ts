@@ -25,13 +25,13 @@ export default async function secretsExecutor(options: SecretsExecutorOptions, c
     if (secrets.length === 0)
       throw new Error(`Nothing to install: give --secret NAME=FILE once per credential, e.g. npx nx run ${profile.name}:${context.targetName} --secret sops-age-key=$HOME/.config/sops/age/keys.txt`);
     // Every file is read (and checked) before anything reaches the guest.
-    for (const secret of secrets) readSecret(secret);
+    const contents = secrets.map((secret) => ({ name: secret.name, content: readSecret(secret) }));
     const target = sshTargetOf(profile, listInstances(context.root, profile.name), options.instance, {
       start: `npx nx run ${profile.name}:${plugin.startTargetName}`,
       status: `npx nx run ${profile.name}:${plugin.statusTargetName}`,
     });
     console.log(`Installing ${secrets.map((s) => s.name).join(', ')} into the running ${profile.name} VM (${target.alias}):`);
-    const outcome = await installSecrets(target, secrets, (line, stream) => (stream === 'stdout' ? console.log(line) : console.error(line)));
+    const outcome = await installSecrets(target, contents, (line, stream) => (stream === 'stdout' ? console.log(line) : console.error(line)));
     if (outcome.code === 0) return true;
     if (outcome.hookMissing)
       throw new Error(
