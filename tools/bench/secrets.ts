@@ -1,9 +1,10 @@
 /**
  * The secrets target on an instance where nothing changed against one `nx run fixture:ssh -- true`, on
  * the same running fixture VM (TCG, dropbear and the fixture's nx-nixos-reload-credentials in the guest),
- * alternated in one process. Two more series say where the time goes: the plain ssh command `--print`
- * gives (the connection alone) and `nx run fixture:noop` (an nx:noop target of the same project: Nx's
- * start-up and project graph, no executor of ours). All without the Nx daemon, as the tests run.
+ * alternated in one process. Three more series say where the time goes: the plain ssh command `--print`
+ * gives (the connection alone), `nx run fixture:ssh --print` (Nx, the executor's process and the
+ * instance lookup, no connection) and `nx run fixture:noop` (an nx:noop target of the same project: Nx's
+ * start-up and project graph, no executor process). All without the Nx daemon, as the tests run.
  * Run: node -r @swc-node/register tools/bench/secrets.ts [runs]
  */
 import { spawnSync } from 'node:child_process';
@@ -65,12 +66,14 @@ try {
   const secrets: number[] = [];
   const ssh: number[] = [];
   const noop: number[] = [];
+  const printOnly: number[] = [];
   const direct: number[] = [];
   const loadBefore = loadavg()[0];
   for (let i = 0; i < RUNS; i++) {
     secrets.push(timeMs(() => runNx('nx secrets', secretsArgs)));
     ssh.push(timeMs(() => runNx('nx ssh', ['run', 'fixture:ssh', '--', 'true'])));
     noop.push(timeMs(() => runNx('nx noop', ['run', 'fixture:noop'])));
+    printOnly.push(timeMs(() => runNx('nx ssh --print', ['run', 'fixture:ssh', '--print'])));
     direct.push(timeMs(() => check('plain ssh', spawnSync('sh', ['-c', plain], { cwd: ws.root, stdio: 'ignore' }).status)));
   }
   const round = (v: number) => Math.round(v);
@@ -83,10 +86,12 @@ try {
     nxSecretsUnchangedMs: series(secrets),
     nxSshTrueMs: series(ssh),
     nxNoopMs: series(noop),
+    nxSshPrintOnlyMs: series(printOnly),
     plainSshTrueMs: series(direct),
     ratioSecretsToSsh: Number((median(secrets) / median(ssh)).toFixed(2)),
     secretsOverSshMs: round(median(secrets) - median(ssh)),
     sshOverNoopMs: round(median(ssh) - median(noop)),
+    sshOverPrintOnlyMs: round(median(ssh) - median(printOnly)),
     nxStartupShareOfSsh: Number((median(noop) / median(ssh)).toFixed(2)),
     target: 'secrets with nothing changed: at most 2x one nx run <profile>:ssh -- true',
   });

@@ -66,6 +66,10 @@ let
         exit 0
       fi
       secrets=${lib.escapeShellArg secretLines}
+      if [ -z "$secrets" ]; then
+        echo "changed: no secret (this system declares none); nothing restarted"
+        exit 0
+      fi
       declare -A before=()
       while read -r name path _; do
         [ -n "$name" ] || continue

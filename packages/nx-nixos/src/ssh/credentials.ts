@@ -51,11 +51,11 @@ export function installCommand(credentials: readonly StagedCredential[], dir = G
   return steps.join('; ');
 }
 
-/** The parts of the secrets' contents worth hiding when the guest echoes them: each line of 4 characters or more. */
+/** The parts of the secrets' contents worth hiding when the guest echoes them: each line of 8 characters or more (shorter ones are YAML keys and such). */
 export function secretFragments(contents: readonly Buffer[]): string[] {
   const lines = contents.flatMap((c) => c.toString('utf8').split(/\r?\n/).map((l) => l.trim()));
   // Longest first, so that a line containing another is masked whole.
-  return [...new Set(lines.filter((l) => l.length >= 4))].sort((a, b) => b.length - a.length);
+  return [...new Set(lines.filter((l) => l.length >= 8))].sort((a, b) => b.length - a.length);
 }
 
 /** A line of the guest's report as it may be shown: the secrets' own text replaced, then anything secret-shaped masked. */
