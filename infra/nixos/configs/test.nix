@@ -1,8 +1,9 @@
 # The fast smoke test of the base configuration, run once for all profiles: checks.<system>.module-configs
 # (also checks.<system>.minimal-test). Boots base.nix with the production profile's metadata and every
 # optional service off, and checks that PostgreSQL, nginx and HTTPS (with the self-signed certificate
-# generated at first boot) are alive, that the files nginx reads have the right owners and modes, and
-# that the welcome dashboard lists only what is enabled.
+# generated at first boot) are alive, that the files nginx reads have the right owners and modes, that
+# the welcome dashboard lists only what is enabled, and that nx-nixos-reload-credentials (the guest side
+# of `nx run <profile>:secrets`) leaves an unchanged secrets file alone and refuses other credentials.
 # The node imports base.nix, not profiles/production/profile.nix: runNixOSTest hands the node a
 # read-only pkgs (node.pkgs, so node.pkgsReadOnly), and the profile's configs/nixpkgs.nix would define
 # nixpkgs.config. tools/checks/test-nodes.spec.ts keeps every nixpkgs.* definition out of the imports
