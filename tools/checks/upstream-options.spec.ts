@@ -145,6 +145,18 @@ describe('who reads the secrets', () => {
       expect({ secret, owner, declared }).toEqual({ secret, owner, declared: true });
     }
   });
+
+  it('each secret restarts the units that read it when it changes (sops.secrets.<name>.restartUnits)', () => {
+    for (const [secret, { readers }] of Object.entries(SECRET_READERS)) {
+      const service = secret.split('/')[0];
+      const file = `infra/nixos/modules/services/${service === 'grafana' ? 'monitoring' : service}/default.nix`;
+      const source = readRepoFile(file);
+      // Either `"<secret>".restartUnits = ...` or, for GitLab's generated names, one list for all gitlab/*.
+      const declared = source.includes(`"${secret}".restartUnits = `) || (service === 'gitlab' && source.includes('restartUnits ='));
+      const missing = readers.map((r) => r.unit).filter((unit) => !source.includes(`"${unit}"`));
+      expect({ secret, file, declared, missing }).toEqual({ secret, file, declared: true, missing: [] });
+    }
+  });
 });
 
 describe('files other services read', () => {

@@ -189,12 +189,22 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
     'sops.gnupg.sshKeyPaths',
     'sops.secrets',
     'sops.secrets.<name>.owner',
+    // listOf str, default []. With useSystemdActivation, sops-install-secrets.service runs with
+    // SOPS_RESTART_UNITS_VIA_SYSTEMCTL=1: each run compares every secret's new file with the one
+    // installed before (bytes; a secret that did not exist counts as changed) and runs
+    // `systemctl --no-block try-restart` on the restartUnits of those that differ
+    // (pkgs/sops-install-secrets/main.go, handleModifications). nx-nixos-reload-credentials
+    // (security/sops-bootstrap.nix) relies on that: it restarts that unit, nothing else.
+    'sops.secrets.<name>.restartUnits',
     // Declared since November 2025 (Mic92/sops-nix#858). Its default is true only with
     // systemd-sysusers or userborn, so RAVE sets it: then sops-install-secrets.service exists and
     // can be ordered after rave-sops-age-key.service.
     'sops.useSystemdActivation',
     // Default true: checks every sopsFile at evaluation time (builtins.hashFile, pathExists), which
-    // would build a sops file that is itself a build output (the VM tests' fixtures).
+    // would build a sops file that is itself a build output (the VM tests' fixtures), and refuses a
+    // sopsFile outside the store (modules/sops/manifest-for.nix). sops-bootstrap.nix sets it false:
+    // defaultSopsFile (type path: a string starting with "/" is one) is the runtime copy
+    // /var/lib/sops-nix/secrets.yaml, which sops-install-secrets reads when it runs.
     'sops.validateSopsFiles',
   ],
   'NixOS/nixpkgs nixos/lib/systemd-unit-options.nix, nixos/modules/system/boot/systemd.nix and systemd/tmpfiles.nix; directives: systemd.unit(5), systemd.service(5), systemd.exec(5), systemd.resource-control(5)':
@@ -222,6 +232,8 @@ export const VERIFIED_OPTIONS: Record<string, readonly string[]> = {
       'systemd.services.<name>.serviceConfig.RuntimeDirectory',
       'systemd.services.<name>.serviceConfig.RuntimeDirectoryMode',
       'systemd.services.<name>.serviceConfig.RuntimeDirectoryPreserve',
+      // mkPackageOption pkgs "systemd": the systemctl nx-nixos-reload-credentials runs.
+      'systemd.package',
       'systemd.tmpfiles.rules',
       // settings.<file name>.<path>.<type>: one tmpfiles.d line each (tmpfiles.nix settingsEntryToRule).
       // Type "f+^": the argument names a credential whose content is written (tmpfiles.d(5), systemd 252+).
@@ -454,6 +466,12 @@ export const FILE_ACCESS: readonly FileAccess[] = [
     mode: '400 root root',
     readBy: 'sops-install-secrets.service (root)',
     setBy: { file: 'infra/nixos/modules/security/sops-bootstrap.nix', text: 'install -m 0400' },
+  },
+  {
+    path: '/var/lib/sops-nix/secrets.yaml',
+    mode: '400 root root',
+    readBy: 'sops-install-secrets.service (root), as sops.defaultSopsFile',
+    setBy: { file: 'infra/nixos/modules/security/sops-bootstrap.nix', text: 'install -m 0400 "$secretsCred" "$secrets"' },
   },
   {
     path: '/run/rave-mattermost/secrets.env',

@@ -1,8 +1,9 @@
 # The fast smoke test of the base configuration, run once for all profiles: checks.<system>.module-configs
 # (also checks.<system>.minimal-test). Boots base.nix with the production profile's metadata and every
 # optional service off, and checks that PostgreSQL, nginx and HTTPS (with the self-signed certificate
-# generated at first boot) are alive, that the files nginx reads have the right owners and modes, and
-# that the welcome dashboard lists only what is enabled.
+# generated at first boot) are alive, that the files nginx reads have the right owners and modes, that
+# the welcome dashboard lists only what is enabled, and that nx-nixos-reload-credentials (the guest side
+# of `nx run <profile>:secrets`) leaves an unchanged secrets file alone and refuses other credentials.
 # The node imports base.nix, not profiles/production/profile.nix: runNixOSTest hands the node a
 # read-only pkgs (node.pkgs, so node.pkgsReadOnly), and the profile's configs/nixpkgs.nix would define
 # nixpkgs.config. tools/checks/test-nodes.spec.ts keeps every nixpkgs.* definition out of the imports
@@ -66,5 +67,17 @@ pkgs.testers.runNixOSTest {
         assert found == expected, f"{path}: {found}, expected {expected}"
     machine.succeed("runuser -u nginx -- cat /var/lib/rave/tls/cert.pem /var/lib/rave/tls/key.pem > /dev/null")
     machine.fail("runuser -u nobody -- cat /var/lib/rave/tls/key.pem")
+
+    # The encrypted secrets file sops-nix reads, installed at boot from the image's copy; what
+    # `nx run <profile>:secrets` runs: the same file again changes nothing and restarts nothing.
+    found = machine.succeed("stat -c '%a %U %G' /var/lib/sops-nix/secrets.yaml").strip()
+    assert found == "400 root root", f"/var/lib/sops-nix/secrets.yaml: {found}"
+    machine.succeed("mkdir -p -m 0700 /run/nx-nixos/credentials && cp /var/lib/sops-nix/secrets.yaml /run/nx-nixos/credentials/sops-secrets")
+    report = machine.succeed("nx-nixos-reload-credentials sops-secrets")
+    assert report.strip() == "unchanged; nothing restarted", report
+    machine.fail("test -e /run/nx-nixos/credentials/sops-secrets")
+    machine.succeed("echo x > /run/nx-nixos/credentials/other")
+    refused = machine.fail("nx-nixos-reload-credentials other 2>&1")
+    assert "this guest applies the credentials sops-age-key and sops-secrets only" in refused, refused
   '';
 }

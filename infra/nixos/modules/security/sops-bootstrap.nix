@@ -1,12 +1,103 @@
-# security.rave.sopsBootstrap: where the age key that decrypts config/secrets.yaml comes from.
-# The image never contains it. At boot, rave-sops-age-key.service installs it from
+# security.rave.sopsBootstrap: where the age key that decrypts config/secrets.yaml comes from,
+# and where sops-nix reads the encrypted file. The image never contains the key. At boot,
+# rave-sops-age-key.service installs it from
 #   1. the systemd credential `credentialName` (the launcher passes it over QEMU fw_cfg as
 #      opt/io.systemd.credentials/<name>; systemd imports it into the system credential store), or
 #   2. `userKeyFile` (~/.config/sops/age/keys.txt of root, for machines provisioned by hand),
-# and sops-install-secrets.service (sops-nix) decrypts the secrets into /run/secrets afterwards.
-{ config, lib, ... }:
+# and installs the encrypted file as `runtimeSecretsFile` from the credential `secretsCredentialName`,
+# else from the image's copy of `secretsFile`. sops-install-secrets.service (sops-nix) decrypts it into
+# /run/secrets afterwards.
+# While the VM runs, `nx run <profile>:secrets` stages new credentials over SSH and runs
+# nx-nixos-reload-credentials (below): it installs a changed key or file, runs sops-install-secrets
+# again (which restarts the restartUnits of each secret whose decrypted file changed) and reports the
+# changed secret names and those units. docs/adr/0003-secrets-into-a-running-vm.md says why.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
 let
   cfg = config.security.rave.sopsBootstrap;
+  # The secrets sops-nix installs as files, one line each: name, path, the units it restarts when the
+  # file changes (names, paths and unit names hold no spaces).
+  secretLines = lib.concatMapStrings (s: "${s.name} ${s.path} ${toString s.restartUnits}\n") (
+    builtins.attrValues config.sops.secrets
+  );
+  reloadCredentials = pkgs.writeShellApplication {
+    name = "nx-nixos-reload-credentials";
+    runtimeInputs = [
+      pkgs.coreutils
+      config.systemd.package
+    ];
+    text = ''
+      # nx-nixos-reload-credentials NAME...: applies what `nx run <profile>:secrets` staged in
+      # /run/nx-nixos/credentials (root only). Prints what changed (names, never values) and what
+      # sops-nix restarted.
+      umask 077
+      staged=/run/nx-nixos/credentials
+      destination() {
+        case "$1" in
+          ${lib.escapeShellArg cfg.credentialName}) echo ${lib.escapeShellArg cfg.keyFile} ;;
+          ${lib.escapeShellArg cfg.secretsCredentialName}) echo ${lib.escapeShellArg cfg.runtimeSecretsFile} ;;
+          *) return 1 ;;
+        esac
+      }
+      digest() { if [ -f "$1" ]; then sha256sum < "$1" | cut -d' ' -f1; fi; }
+      for name in "$@"; do
+        if ! destination "$name" > /dev/null; then
+          rm -f -- "''${@/#/$staged/}"
+          echo "$name: this guest applies the credentials ${cfg.credentialName} and ${cfg.secretsCredentialName} only; nothing was installed" >&2
+          exit 2
+        fi
+      done
+      installed=0
+      for name in "$@"; do
+        dest=$(destination "$name")
+        if [ "$(digest "$staged/$name")" != "$(digest "$dest")" ]; then
+          mkdir -p "$(dirname "$dest")"
+          install -m 0400 "$staged/$name" "$dest"
+          installed=1
+        fi
+        rm -f -- "$staged/$name"
+      done
+      if [ "$installed" = 0 ]; then
+        echo "unchanged; nothing restarted"
+        exit 0
+      fi
+      secrets=${lib.escapeShellArg secretLines}
+      if [ -z "$secrets" ]; then
+        echo "changed: no secret (this system declares none); nothing restarted"
+        exit 0
+      fi
+      declare -A before=()
+      while read -r name path _; do
+        [ -n "$name" ] || continue
+        before[$name]=$(digest "$path")
+      done <<< "$secrets"
+      # It compares each secret with the installed one and runs systemctl try-restart on the
+      # restartUnits of those that differ.
+      systemctl restart sops-install-secrets.service
+      changed=()
+      units=()
+      while read -r name path restart; do
+        [ -n "$name" ] || continue
+        if [ "''${before[$name]}" != "$(digest "$path")" ]; then
+          changed+=("$name")
+          read -r -a restart_units <<< "$restart"
+          for unit in "''${restart_units[@]}"; do
+            [[ " ''${units[*]} " == *" $unit "* ]] || units+=("$unit")
+          done
+        fi
+      done <<< "$secrets"
+      if [ ''${#changed[@]} -eq 0 ]; then
+        echo "changed: no secret (the files decrypt as before); nothing restarted"
+      else
+        echo "changed: ''${changed[*]}"
+        echo "restarted: ''${units[*]:-nothing}"
+      fi
+    '';
+  };
 in
 {
   options.security.rave.sopsBootstrap = {
@@ -31,6 +122,16 @@ in
       default = "/root/.config/sops/age/keys.txt";
       description = "Fallback age key file when no credential was passed.";
     };
+    secretsCredentialName = lib.mkOption {
+      type = lib.types.strMatching "[A-Za-z0-9._-]+";
+      default = "sops-secrets";
+      description = "Name of the systemd credential that may replace the image's copy of secretsFile (the encrypted file).";
+    };
+    runtimeSecretsFile = lib.mkOption {
+      type = lib.types.str;
+      default = "/var/lib/sops-nix/secrets.yaml";
+      description = "Where the encrypted file is installed at boot and by nx-nixos-reload-credentials, and where sops-nix reads it (outside the store, so it can change while the VM runs).";
+    };
     keyFile = lib.mkOption {
       type = lib.types.str;
       default = "/var/lib/sops-nix/key.txt";
@@ -40,7 +141,10 @@ in
 
   config = lib.mkIf cfg.enable {
     sops = {
-      defaultSopsFile = cfg.secretsFile;
+      # A path outside the store, so that a running VM can get a new file: sops-nix then cannot
+      # check the file at evaluation time.
+      defaultSopsFile = cfg.runtimeSecretsFile;
+      validateSopsFiles = false;
       defaultSopsFormat = "yaml";
       age.keyFile = cfg.keyFile;
       age.sshKeyPaths = [ ];
@@ -49,8 +153,10 @@ in
       useSystemdActivation = true;
     };
 
+    environment.systemPackages = [ reloadCredentials ];
+
     systemd.services.rave-sops-age-key = {
-      description = "Install the SOPS age key from a systemd credential or ${cfg.userKeyFile}";
+      description = "Install the SOPS age key from a systemd credential or ${cfg.userKeyFile}, and the encrypted secrets file";
       wantedBy = [ "sysinit.target" ];
       before = [
         "sops-install-secrets.service"
@@ -63,7 +169,10 @@ in
         RemainAfterExit = true;
         UMask = "0077";
         # ImportCredential (unlike LoadCredential) does not fail the unit when the credential is absent.
-        ImportCredential = cfg.credentialName;
+        ImportCredential = [
+          cfg.credentialName
+          cfg.secretsCredentialName
+        ];
       };
       script = ''
         key=${lib.escapeShellArg cfg.keyFile}
@@ -79,6 +188,16 @@ in
           echo "age key already installed at $key"
         else
           echo "no age key: pass credential ${cfg.credentialName} or create ${cfg.userKeyFile}; secrets stay unavailable" >&2
+        fi
+        secrets=${lib.escapeShellArg cfg.runtimeSecretsFile}
+        secretsCred="''${CREDENTIALS_DIRECTORY:-/nonexistent}/${cfg.secretsCredentialName}"
+        mkdir -p "$(dirname "$secrets")"
+        if [ -s "$secretsCred" ]; then
+          install -m 0400 "$secretsCred" "$secrets"
+          echo "secrets file installed from credential ${cfg.secretsCredentialName}"
+        else
+          install -m 0400 ${cfg.secretsFile} "$secrets"
+          echo "secrets file installed from the image"
         fi
       '';
     };

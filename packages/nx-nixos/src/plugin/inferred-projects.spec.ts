@@ -120,6 +120,7 @@ describe('inferred projects', () => {
         "stop",
         "status",
         "ssh",
+        "secrets",
         "hygiene",
       ],
     ],
@@ -407,6 +408,7 @@ describe('inferred projects', () => {
                 "stop",
                 "status",
                 "ssh",
+                "secrets",
               ],
             },
             "technologies": [
@@ -520,6 +522,27 @@ describe('inferred projects', () => {
               },
               "options": {
                 "flakeRef": ".",
+              },
+            },
+            "secrets": {
+              "cache": false,
+              "continuous": false,
+              "executor": "@rave/nx-nixos:secrets",
+              "metadata": {
+                "description": "Install secrets into the running dev VM over SSH; only what uses a changed secret restarts.",
+                "help": {
+                  "command": "npx nx-nixos help secrets",
+                  "example": {
+                    "options": {
+                      "secret": [
+                        "sops-age-key=keys.txt",
+                      ],
+                    },
+                  },
+                },
+                "technologies": [
+                  "qemu",
+                ],
               },
             },
             "ssh": {

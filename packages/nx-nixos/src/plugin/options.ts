@@ -35,6 +35,8 @@ export interface NixosPluginOptions {
   statusTargetName?: string;
   /** The shell or command in a running VM over SSH. Default "ssh". */
   sshTargetName?: string;
+  /** Installs secrets into a profile's running VM over SSH. Default "secrets". */
+  secretsTargetName?: string;
   hygieneTargetName?: string;
   docsCheckTargetName?: string;
   /** Folder of the documentation project. Default "docs". */
@@ -112,6 +114,7 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   stopTargetName: 'stop',
   statusTargetName: 'status',
   sshTargetName: 'ssh',
+  secretsTargetName: 'secrets',
   hygieneTargetName: 'hygiene',
   docsCheckTargetName: 'docs-check',
   docsDir: 'docs',
@@ -302,6 +305,7 @@ export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, '
   stopTargetName: { check: name('a target name', 'stop'), meaning: 'Name of the target that stops a profile\'s VM.', accepts: TARGET_NAME },
   statusTargetName: { check: name('a target name', 'status'), meaning: 'Name of the target that shows a profile\'s VM instances.', accepts: TARGET_NAME },
   sshTargetName: { check: name('a target name', 'ssh'), meaning: 'Name of the target that opens a shell in (or runs a command on) a profile\'s running VM over SSH.', accepts: TARGET_NAME },
+  secretsTargetName: { check: name('a target name', 'secrets'), meaning: 'Name of the target that installs secrets into a profile\'s running VM over SSH, restarting only what uses a changed one.', accepts: TARGET_NAME },
   hygieneTargetName: { check: name('a target name', 'hygiene'), meaning: 'Name of the hygiene target of the repository project and of each profile.', accepts: TARGET_NAME },
   docsCheckTargetName: { check: name('a target name', 'docs-check'), meaning: 'Name of the documentation project\'s target that checks the docs.', accepts: NAME },
   docsDir: { check: folder('the documentation folder', 'docs'), meaning: 'Folder of the documentation project.', accepts: FOLDER },
@@ -336,7 +340,7 @@ export const SHARING_OPTION_DOC = {
 
 /** Options whose values name targets of one project: two of them with the same value would make one target of two. */
 const SAME_PROJECT_TARGETS: (keyof ResolvedPluginOptions)[][] = [
-  ['buildImageTargetName', 'vmTestTargetName', 'launchTargetName', 'startTargetName', 'stopTargetName', 'statusTargetName', 'sshTargetName', 'hygieneTargetName'],
+  ['buildImageTargetName', 'vmTestTargetName', 'launchTargetName', 'startTargetName', 'stopTargetName', 'statusTargetName', 'sshTargetName', 'secretsTargetName', 'hygieneTargetName'],
   ['doctorTargetName', 'hygieneTargetName'],
 ];
 

@@ -156,6 +156,19 @@ function sshTarget(profile: Profile): TargetConfiguration {
   };
 }
 
+function secretsTarget(profile: Profile): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:secrets`,
+    ...TASK,
+    cache: false,
+    metadata: {
+      description: `Install secrets into the running ${profile.name} VM over SSH; only what uses a changed secret restarts.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help secrets', example: { options: { secret: ['sops-age-key=keys.txt'] } } },
+    },
+  };
+}
+
 /** Scope "profile" checks what the profile's evaluation reads: its Nix closure and the extra nixInputs. */
 function profileHygieneTarget(profile: Profile, root: string, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
   const extraPaths = (options.hygiene as { profilePaths?: string[] }).profilePaths ?? [];
@@ -192,7 +205,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       technologies: ['nix', 'qemu'],
       targetGroups: {
         NixOS: [build, test],
-        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName],
+        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName, options.secretsTargetName],
         Checks: [options.hygieneTargetName],
       },
     },
@@ -204,6 +217,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       [options.stopTargetName]: stopTarget(profile),
       [options.statusTargetName]: statusTarget(profile),
       [options.sshTargetName]: sshTarget(profile),
+      [options.secretsTargetName]: secretsTarget(profile),
       [options.hygieneTargetName]: profileHygieneTarget(profile, root, options, closure),
     },
   };

@@ -175,6 +175,35 @@ export function runSsh(argv: readonly string[], stop?: AbortSignal): Promise<num
   });
 }
 
+/**
+ * Runs ssh with `input` on its stdin (then closed) and its output read line by line: each line goes to
+ * `onLine` (stdout or stderr), never straight to the terminal, so that the caller can mask it.
+ */
+export function runSshWithInput(argv: readonly string[], input: Buffer, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.on('error', (e) =>
+      reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error('ssh is not installed: install OpenSSH\'s client (Debian: apt-get install openssh-client).') : e),
+    );
+    // The guest may stop reading early (no hook there): its exit code says why, not the broken pipe.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+    const pending = { stdout: '', stderr: '' };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (chunk: string) => {
+        const lines = (pending[stream] + chunk).split('\n');
+        pending[stream] = lines.pop() ?? '';
+        for (const line of lines) onLine(line, stream);
+      });
+    }
+    child.on('close', (code, signal) => {
+      for (const stream of ['stdout', 'stderr'] as const) if (pending[stream]) onLine(pending[stream], stream);
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+    });
+  });
+}
+
 const signalNumber = (signal: NodeJS.Signals) => (({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }) as Partial<Record<NodeJS.Signals, number>>)[signal];
 
 /** True when every file ssh needs is there: the instance was started with an SSH identity. */

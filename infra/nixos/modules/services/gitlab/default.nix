@@ -87,8 +87,19 @@ in
   config = lib.mkIf cfg.enable (lib.mkMerge [
   {
     sops.secrets = lib.mkIf cfg.useSops (
-      lib.genAttrs (map (n: "gitlab/${n}") secretNames) (_: {
+      lib.genAttrs (map (n: "gitlab/${n}") secretNames) (name: {
         owner = config.services.gitlab.user;
+        # What reads it again when it changes (nx run <profile>:secrets): gitlab-db-config sets the
+        # root password, gitlab-config writes the others into secrets.yml for GitLab and Sidekiq.
+        restartUnits =
+          if name == "gitlab/initial-root-password" then
+            [ "gitlab-db-config.service" ]
+          else
+            [
+              "gitlab-config.service"
+              "gitlab.service"
+              "gitlab-sidekiq.service"
+            ];
       })
     );
 

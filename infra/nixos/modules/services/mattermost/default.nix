@@ -81,7 +81,13 @@ in
             message = "services.rave.mattermost.gitlabLogin.applicationId is empty: register Mattermost as an OAuth application in GitLab and set its Application ID (see docs/how-to/gitlab-mattermost-integration.md).";
           }
         ];
-        sops.secrets = lib.mkIf (cfg.useSops && cfg.gitlabLogin.enable) { "mattermost/gitlab-application-secret" = { }; };
+        sops.secrets = lib.mkIf (cfg.useSops && cfg.gitlabLogin.enable) {
+          # rave-mattermost-env writes it into Mattermost's environment file, read at start.
+          "mattermost/gitlab-application-secret".restartUnits = [
+            "rave-mattermost-env.service"
+            "mattermost.service"
+          ];
+        };
 
         services.mattermost = {
           enable = true;

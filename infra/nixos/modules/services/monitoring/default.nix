@@ -68,9 +68,16 @@ in
 
   config = lib.mkIf cfg.enable {
     sops.secrets = lib.mkIf cfg.useSops {
+      # Grafana reads its $__file{} secrets at start; the role password unit sets the database's.
       "grafana/admin-password".owner = "grafana";
+      "grafana/admin-password".restartUnits = [ "grafana.service" ];
       "grafana/secret-key".owner = "grafana";
+      "grafana/secret-key".restartUnits = [ "grafana.service" ];
       "grafana/db-password".owner = "grafana";
+      "grafana/db-password".restartUnits = [
+        "rave-postgresql-password-grafana.service"
+        "grafana.service"
+      ];
     };
 
     services.postgresql = {

@@ -50,8 +50,11 @@ in
 
   config = lib.mkIf cfg.enable {
     sops.secrets = lib.mkIf cfg.useSops {
-      "n8n/db-password" = { };
-      "n8n/encryption-key" = { };
+      "n8n/db-password".restartUnits = [
+        "rave-postgresql-password-n8n.service"
+        "n8n.service"
+      ];
+      "n8n/encryption-key".restartUnits = [ "n8n.service" ];
     };
 
     services.postgresql = {

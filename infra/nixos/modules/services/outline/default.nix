@@ -100,11 +100,17 @@ in
     warnings = lib.optional (!cfg.oidc.enable && config.services.outline.smtp == null) "services.rave.outline: no login provider is configured, so nobody can sign in to Outline; enable services.rave.outline.oidc (see docs/how-to/gitlab-mattermost-integration.md).";
     services.rave.unfreePackages = [ "outline" ];
     sops.secrets = lib.mkIf cfg.useSops (
+      # Its start script reads the files: a changed one needs a restart.
       {
         "outline/secret-key".owner = config.services.outline.user;
+        "outline/secret-key".restartUnits = [ "outline.service" ];
         "outline/utils-secret".owner = config.services.outline.user;
+        "outline/utils-secret".restartUnits = [ "outline.service" ];
       }
-      // lib.optionalAttrs cfg.oidc.enable { "outline/oidc-client-secret".owner = config.services.outline.user; }
+      // lib.optionalAttrs cfg.oidc.enable {
+        "outline/oidc-client-secret".owner = config.services.outline.user;
+        "outline/oidc-client-secret".restartUnits = [ "outline.service" ];
+      }
     );
 
     services.outline = {

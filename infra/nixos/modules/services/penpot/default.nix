@@ -104,8 +104,13 @@ in
   config = lib.mkIf cfg.enable (lib.mkMerge [
   {
     sops.secrets = lib.mkIf cfg.useSops {
-      "penpot/db-password" = { };
-      "penpot/secret-key" = { };
+      # penpot-secrets-env writes the containers' environment file, read when they start.
+      "penpot/db-password".restartUnits = [
+        "rave-postgresql-password-penpot.service"
+        "penpot-secrets-env.service"
+      ]
+      ++ units;
+      "penpot/secret-key".restartUnits = [ "penpot-secrets-env.service" ] ++ units;
     };
 
     services.postgresql = {
