@@ -20,6 +20,7 @@ async function runBatch(taskGraph: TaskGraph, inputs: Record<string, VmTestExecu
       const output = outputs.get(id)!;
       const options = inputs[id];
       try {
+        if (options.interactive) throw new Error('--interactive runs one terminal session; it cannot run in a batch. Run the task alone, without --batch.');
         const ctx = taskContext(context, taskGraph, id);
         const { sharing, push } = sharingFromOptions(options);
         const common = { key: id, log: output.log, warn: output.log, workspaceRoot: context.root, flakeRef: options.flakeRef, offline: options.offline };
