@@ -62,7 +62,11 @@ export function driverProgram(outPath: string, attrPath: string): string {
   return program;
 }
 
-/** What is printed before the driver starts: how to use its REPL, and a note when VMs will run without KVM. */
+/**
+ * What is printed before the driver starts: how to use its REPL, how to type into it when Nx's terminal UI shows
+ * the task in a pane (Nx tells a task NX_TUI=false either way, so both cases are told), and a note when VMs will
+ * run without KVM.
+ */
 export function interactiveDriverHints(kvm: KvmStatus): string[] {
   const lines = [
     'The test driver opens a Python prompt with the test\'s machines (named as in `nodes`; a single node is also `machine`):',
@@ -71,6 +75,8 @@ export function interactiveDriverHints(kvm: KvmStatus): string[] {
     '  machine.succeed("systemctl status")    run a command, print its output',
     '  test_script()                          run the whole test script',
     'Ctrl-D (or exit()) leaves the driver and stops the machines.',
+    "In Nx's terminal UI: press i to type into the driver;",
+    '  Ctrl-Z gives the keys back to Nx, q quits once the driver has ended (--tui=false runs it in the plain terminal).',
   ];
   if (!kvm.usable) lines.push(`Without KVM (${kvm.reason}) the machines run under TCG software emulation: booting takes minutes, not seconds. Fix: ${kvm.fix}.`);
   return lines;

@@ -20,8 +20,13 @@ export interface TerminalSession {
   kill(): void;
 }
 
-export function startTerminalSession(commandLine: string, options: { cwd: string; env: NodeJS.ProcessEnv }): TerminalSession {
-  const child: ChildProcess = spawn('script', ['-qefc', commandLine, '/dev/null'], { cwd: options.cwd, env: options.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * `size`: the terminal's columns and rows (script's terminal has none, which Nx's terminal UI refuses to draw
+ * on), set with stty before the command runs.
+ */
+export function startTerminalSession(commandLine: string, options: { cwd: string; env: NodeJS.ProcessEnv; size?: { columns: number; rows: number } }): TerminalSession {
+  const sized = options.size ? `stty cols ${options.size.columns} rows ${options.size.rows}; exec ${commandLine}` : commandLine;
+  const child: ChildProcess = spawn('script', ['-qefc', sized, '/dev/null'], { cwd: options.cwd, env: options.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let raw = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { interactiveDriverFiles } from '../../../../../tools/fixtures/interactive-driver';
 import { kvmStatus } from '../../host/kvm';
@@ -12,16 +12,24 @@ jest.setTimeout(300_000);
 const NX = join(REPO_ROOT, 'node_modules', '.bin', 'nx');
 const WAIT_MS = 120_000;
 
+const cwdOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return '';
+  }
+};
+
 describeIfTools(['nix', 'git', 'script'])('vm-test-interactive: the test driver on a terminal through real nx', () => {
   let ws: TestWorkspace;
   const sessions: TerminalSession[] = [];
-  const session = (args: string, env: NodeJS.ProcessEnv = {}) => {
-    const s = startTerminalSession(`${NX} ${args}`, { cwd: ws.root, env: testEnv(env) });
+  const session = (args: string, env: NodeJS.ProcessEnv = {}, size?: { columns: number; rows: number }) => {
+    const s = startTerminalSession(`${NX} ${args}`, { cwd: ws.root, env: testEnv(env), size });
     sessions.push(s);
     return s;
   };
-  /** Live processes of the fixture driver (its program runs from the store, in the workspace's driver folder). */
-  const drivers = () => processesWhere((cmdline) => cmdline.includes('nixos-test-driver'));
+  /** Live processes of the fixture driver: its program runs from the store, in the workspace's driver folder. */
+  const drivers = () => processesWhere((cmdline, pid) => cmdline.includes('nixos-test-driver') && cwdOf(pid).startsWith(`${ws.root}/`));
 
   beforeAll(() => {
     ws = createTestWorkspace({
@@ -49,38 +57,62 @@ describeIfTools(['nix', 'git', 'script'])('vm-test-interactive: the test driver 
     expect(targets['vm-test-interactive']).toMatchObject({ executor: '@rave/nx-nixos:vm-test', cache: false, parallelism: false, options: { interactive: true } });
   });
 
-  for (const tui of ['false', 'true']) {
-    it(`runs the driver attached to the terminal (NX_TUI=${tui}): hints, typed commands answered, Ctrl-D leaves with 0, nothing left running`, async () => {
-      const s = session('run fixture:vm-test-interactive', { NX_TUI: tui });
-      try {
-        await s.waitFor('>>> ', WAIT_MS);
-        const before = s.output();
-        for (const hint of ['start_all()', 'machine.shell_interact()', 'test_script()', 'Ctrl-D']) expect(before).toContain(hint);
-        expect(before).toContain('working folder artifacts/drivers/fixture/smoke/work');
-        const kvm = kvmStatus();
-        if (kvm.usable) expect(before).not.toContain('Without KVM');
-        else expect(before).toContain(`Without KVM (${kvm.reason}) the machines run under TCG software emulation`);
+  it('runs the driver attached to the plain terminal (NX_TUI=false): hints, typed commands answered, Ctrl-D leaves with 0, nothing left running', async () => {
+    const s = session('run fixture:vm-test-interactive', { NX_TUI: 'false' });
+    try {
+      await s.waitFor('>>> ', WAIT_MS);
+      const before = s.output();
+      for (const hint of ['start_all()', 'machine.shell_interact()', 'test_script()', 'Ctrl-D']) expect(before).toContain(hint);
+      expect(before).toContain('working folder artifacts/drivers/fixture/smoke/work');
+      const kvm = kvmStatus();
+      if (kvm.usable) expect(before).not.toContain('Without KVM');
+      else expect(before).toContain(`Without KVM (${kvm.reason}) the machines run under TCG software emulation`);
 
-        let mark = s.output().length;
-        s.type('start_all()\n');
-        await s.waitFor('machine: starting vm (fixture driver)', WAIT_MS, mark);
-        mark = s.output().length;
-        s.type('machine.succeed("echo driver-$((40 + 2))")\n');
-        await s.waitFor(/^driver-42$/m, WAIT_MS, mark);
-        mark = s.output().length;
-        s.type('tty()\n');
-        await s.waitFor(/\/dev\/pts\/\d+/, WAIT_MS, mark);
-        expect(drivers().length).toBeGreaterThan(0);
-        mark = s.output().length;
-        s.type('\u0004');
-        await s.waitFor('machines stopped', WAIT_MS, mark);
-        expect(await s.exited).toBe(0);
-        expect(drivers()).toEqual([]);
-      } finally {
-        s.kill();
-      }
-    });
-  }
+      let mark = s.output().length;
+      s.type('start_all()\n');
+      await s.waitFor('machine: starting vm (fixture driver)', WAIT_MS, mark);
+      mark = s.output().length;
+      s.type('machine.succeed("echo driver-$((40 + 2))")\n');
+      await s.waitFor(/^driver-42$/m, WAIT_MS, mark);
+      mark = s.output().length;
+      s.type('tty()\n');
+      await s.waitFor(/\/dev\/pts\/\d+/, WAIT_MS, mark);
+      expect(drivers().length).toBeGreaterThan(0);
+      mark = s.output().length;
+      s.type('\u0004');
+      await s.waitFor('machines stopped', WAIT_MS, mark);
+      expect(await s.exited).toBe(0);
+      expect(drivers()).toEqual([]);
+    } finally {
+      s.kill();
+    }
+  });
+
+  it("runs the driver in the pane of Nx's terminal UI (NX_TUI=true on a 160x40 terminal): i to type, Ctrl-D ends it, q quits with 0", async () => {
+    // The UI draws with cursor moves: compare without whitespace.
+    const s = session('run fixture:vm-test-interactive', { NX_TUI: 'true' }, { columns: 160, rows: 40 });
+    const screen = () => s.output().replace(/\s+/g, '');
+    try {
+      await s.waitFor('>>>', WAIT_MS);
+      await s.waitFor('NON-INTERACTIVE', WAIT_MS);
+      expect(screen()).toContain("InNx'sterminalUI:pressitotypeintothedriver;");
+      s.type('i');
+      await s.waitFor('INTERACTIVE <ctrl>+z', WAIT_MS, s.output().lastIndexOf('NON-INTERACTIVE') + 1);
+      let mark = s.output().length;
+      s.type('machine.succeed("echo tui-$((40 + 2))")\r');
+      await s.waitFor('tui-42', WAIT_MS, mark);
+      expect(drivers().length).toBeGreaterThan(0);
+      mark = s.output().length;
+      s.type('\u0004');
+      await s.waitFor(/machines\s*stopped/, WAIT_MS, mark);
+      await s.waitFor('Completed 1 vm-test-interactive', WAIT_MS, mark);
+      s.type('q');
+      expect(await s.exited).toBe(0);
+      expect(drivers()).toEqual([]);
+    } finally {
+      s.kill();
+    }
+  });
 
   it('passes the driver\'s exit status on as failure', async () => {
     const s = session('run fixture:vm-test-interactive');
