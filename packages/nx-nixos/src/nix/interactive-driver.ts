@@ -51,7 +51,7 @@ export function driverProgram(outPath: string, attrPath: string): string {
     // reported below, with what the output holds instead
   }
   if (!isFile) {
-    let found = '';
+    let found: string;
     try {
       found = readdirSync(join(outPath, 'bin')).join(', ');
     } catch {

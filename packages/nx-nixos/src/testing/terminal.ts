@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
+// eslint-disable-next-line no-control-regex -- the ESC of the terminal's control sequences
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
 export interface TerminalSession {

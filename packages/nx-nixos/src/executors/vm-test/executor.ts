@@ -29,10 +29,11 @@ const testsOf = (subject: VmTestSubject) =>
 
 /**
  * An interactive run must never be replayed from Nx's cache (a cached success would skip the session), so it
- * runs only from a target with caching off: the inferred <vm-test>-interactive target.
+ * runs only from a target that Nx does not cache: the inferred <vm-test>-interactive target.
  */
 export function assertUncached(context: Pick<ExecutorContext, 'target' | 'projectName' | 'targetName'>): void {
-  if (context.target?.cache === false) return;
+  // Nx caches a task only when its target says cache: true (after nx.json's targetDefaults).
+  if (context.target?.cache !== true) return;
   throw new Error(
     `--interactive runs a terminal session, which Nx must not cache, and ${context.projectName}:${context.targetName} is a cached target. ` +
       `Run: npx nx run ${context.projectName}:${context.targetName}-interactive (or any target of this executor with "cache": false).`,
