@@ -9,7 +9,7 @@ import { lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { kvmStatus, type KvmStatus } from '../host/kvm';
 import { interactiveDriverDir, inWorkspace } from '../layout';
-import { nixBuild } from './build';
+import { NixBuildError, nixBuild } from './build';
 import { sharingArgs, type NixSharingOptions } from './copy';
 import { nixEvalJson } from './eval';
 import type { ProgressOutput } from './progress-render';
@@ -110,26 +110,34 @@ export async function buildInteractiveDriver(options: InteractiveDriverOptions):
   await assertNixForFlake(workspaceRoot, flakeRef);
   const check = `checks.${system}.${test}`;
   const attrPath = `${check}.driverInteractive`;
-  const found = await driverAttribute(workspaceRoot, flakeRef, system, test, options.offline);
-  if (found === 'no-check') throw new Error(`The flake ${flakeRef} has no ${check}: the test is declared but the flake does not define it.`);
-  if (found === 'no-driver')
-    throw new Error(
-      `${check} has no driverInteractive attribute, so it cannot run interactively. NixOS tests built with pkgs.testers.runNixOSTest or nixosTest have one; a plain derivation does not.`,
-    );
   const dir = inWorkspace(workspaceRoot, interactiveDriverDir(options.project, test));
   const workDir = join(dir, 'work');
   mkdirSync(workDir, { recursive: true });
-  const build = await nixBuild({
-    cwd: workspaceRoot,
-    installable: `${flakeRef}#${attrPath}`,
-    outLink: join(dir, 'result'),
-    offline: options.offline,
-    extraArgs: [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])],
-    maxJobs: options.sharing?.maxJobs,
-    logFile: join(dir, 'build.log'),
-    verbose: options.verbose,
-    progress: options.progress,
-  });
+  let build: Awaited<ReturnType<typeof nixBuild>>;
+  try {
+    build = await nixBuild({
+      cwd: workspaceRoot,
+      installable: `${flakeRef}#${attrPath}`,
+      outLink: join(dir, 'result'),
+      offline: options.offline,
+      extraArgs: [...sharingArgs(options.sharing ?? {}), ...(options.extraArgs ?? [])],
+      maxJobs: options.sharing?.maxJobs,
+      logFile: join(dir, 'build.log'),
+      verbose: options.verbose,
+      progress: options.progress,
+    });
+  } catch (e) {
+    // Asked only when the build failed, so that a run that works pays for one evaluation, not two.
+    if (e instanceof NixBuildError && !e.failedDerivation && !e.diagnosis) {
+      const found = await driverAttribute(workspaceRoot, flakeRef, system, test, options.offline).catch(() => 'present' as const);
+      if (found === 'no-check') throw new Error(`The flake ${flakeRef} has no ${check}: the test is declared but the flake does not define it.`);
+      if (found === 'no-driver')
+        throw new Error(
+          `${check} has no driverInteractive attribute, so it cannot run interactively. NixOS tests built with pkgs.testers.runNixOSTest or nixosTest have one; a plain derivation does not.`,
+        );
+    }
+    throw e;
+  }
   const outPath = build.outputs.out ?? Object.values(build.outputs)[0];
   if (!outPath) throw new Error(`nix build ${attrPath} reported no output path.`);
   return { program: driverProgram(outPath, attrPath), workDir, attrPath };

@@ -38,6 +38,7 @@ describeIfTools(['nix', 'git', 'script'])('vm-test-interactive: the test driver 
         'profiles/fixture/profile.json': profileJson(fixtureProfile('fixture', { tests: ['smoke'] })),
         'profiles/plain/profile.json': profileJson(fixtureProfile('plain', { tests: ['plain'] })),
         'profiles/two/profile.json': profileJson(fixtureProfile('two', { tests: ['plain', 'no-program'] })),
+        'profiles/ghost/profile.json': profileJson(fixtureProfile('ghost', { tests: ['missing'] })),
       },
     });
     // The first interactive nx command asks about analytics unless nx.json says.
@@ -135,10 +136,14 @@ describeIfTools(['nix', 'git', 'script'])('vm-test-interactive: the test driver 
     }
   });
 
-  it('says precisely when a check has no driverInteractive, or no driver program, or which test to choose', () => {
+  it('says precisely when a check is missing, has no driverInteractive or no driver program, or which test to choose', () => {
     const plain = ws.nx(['run', 'plain:vm-test-interactive']);
     expect(plain.code).not.toBe(0);
     expect(plain.output).toContain('checks.x86_64-linux.plain has no driverInteractive attribute, so it cannot run interactively.');
+
+    const ghost = ws.nx(['run', 'ghost:vm-test-interactive']);
+    expect(ghost.code).not.toBe(0);
+    expect(ghost.output).toContain('The flake . has no checks.x86_64-linux.missing: the test is declared but the flake does not define it.');
 
     const two = ws.nx(['run', 'two:vm-test-interactive']);
     expect(two.code).not.toBe(0);
