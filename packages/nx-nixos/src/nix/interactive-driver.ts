@@ -130,10 +130,11 @@ export async function buildInteractiveDriver(options: InteractiveDriverOptions):
     // Asked only when the build failed, so that a run that works pays for one evaluation, not two.
     if (e instanceof NixBuildError && !e.failedDerivation && !e.diagnosis) {
       const found = await driverAttribute(workspaceRoot, flakeRef, system, test, options.offline).catch(() => 'present' as const);
-      if (found === 'no-check') throw new Error(`The flake ${flakeRef} has no ${check}: the test is declared but the flake does not define it.`);
+      if (found === 'no-check') throw new Error(`The flake ${flakeRef} has no ${check}: the test is declared but the flake does not define it.`, { cause: e });
       if (found === 'no-driver')
         throw new Error(
           `${check} has no driverInteractive attribute, so it cannot run interactively. NixOS tests built with pkgs.testers.runNixOSTest or nixosTest have one; a plain derivation does not.`,
+          { cause: e },
         );
     }
     throw e;
