@@ -3,9 +3,11 @@
  * (Nx start-up, the driverInteractive check with `nix eval`, a no-op `nix build`, the hints) against the same
  * built driver run by hand, both on a pseudo-terminal (script(1)) and left with Ctrl-D, alternated in one
  * process. The driver is the fixture's busybox REPL (tools/fixtures/interactive-driver.ts), so what remains
- * is the overhead of going through Nx, not the cost of booting machines.
+ * is the overhead of going through Nx, not the cost of booting machines. A third series runs the target with
+ * the Nx daemon, which keeps the project graph between commands (the other series run without it).
  * Run: node -r @swc-node/register tools/bench/vm-test-interactive.ts [runs]
  */
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startTerminalSession } from '../../packages/nx-nixos/src/testing/terminal';
@@ -44,13 +46,18 @@ async function main() {
   await toFirstPrompt(viaNxCommand, env);
   const byHandCommand = `cd ${join(ws.root, 'artifacts/drivers/fixture/smoke/work')} && exec ../result/bin/nixos-test-driver`;
   await toFirstPrompt(byHandCommand, env);
+  const daemonEnv = { ...env, NX_DAEMON: 'true' };
+  await toFirstPrompt(viaNxCommand, daemonEnv);
   const viaNx: number[] = [];
   const byHand: number[] = [];
+  const viaDaemon: number[] = [];
   const loadBefore = loadavg()[0];
   for (let i = 0; i < RUNS; i++) {
     byHand.push(await toFirstPrompt(byHandCommand, env));
     viaNx.push(await toFirstPrompt(viaNxCommand, env));
+    viaDaemon.push(await toFirstPrompt(viaNxCommand, daemonEnv));
   }
+  spawnSync(nx, ['daemon', '--stop'], { cwd: ws.root, env: daemonEnv, stdio: 'ignore' });
   const round = (v: number) => Math.round(v);
   const series = (values: number[]) => ({ median: round(median(values)), samples: values.map(round) });
   writeResults('vm-test-interactive', {
@@ -59,7 +66,9 @@ async function main() {
     driver: 'fixture driverInteractive: a busybox sh REPL (no machines booted)',
     byHandMs: series(byHand),
     viaNxMs: series(viaNx),
+    viaNxWithDaemonMs: series(viaDaemon),
     overheadMs: round(median(viaNx) - median(byHand)),
+    overheadWithDaemonMs: round(median(viaDaemon) - median(byHand)),
   });
 }
 
