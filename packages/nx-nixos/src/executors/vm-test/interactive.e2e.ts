@@ -127,13 +127,19 @@ describeIfTools(['nix', 'git', 'script'])('vm-test-interactive: the test driver 
     }
   });
 
-  it('refuses --interactive on the cached vm-test target, every time (the refusal is not cached)', () => {
+  it('refuses --interactive on the cached vm-test target, every time (the refusal is not cached); never batched', () => {
     for (let i = 0; i < 2; i++) {
       const run = ws.nx(['run', 'fixture:vm-test', '--interactive']);
       expect(run.code).not.toBe(0);
       expect(run.output).toContain('--interactive runs a terminal session, which Nx must not cache, and fixture:vm-test is a cached target. Run: npx nx run fixture:vm-test-interactive');
       expect(run.output).not.toMatch(/local cache|from the cache/);
     }
+    // Nx keeps a target with parallelism: false out of batches: each task runs alone through the executor.
+    const batch = ws.nx(['run-many', '-t', 'vm-test-interactive', '-p', 'fixture,plain', '--batch']);
+    expect(batch.code).not.toBe(0);
+    expect(batch.output).not.toContain('in one nix build');
+    expect(batch.output).toContain('fixture test driver: machines stopped');
+    expect(batch.output).toContain('checks.x86_64-linux.plain has no driverInteractive attribute');
   });
 
   it('says precisely when a check is missing, has no driverInteractive or no driver program, or which test to choose', () => {
