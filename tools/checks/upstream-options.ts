@@ -5,7 +5,7 @@
  * (SECRET_READERS, FILE_ACCESS), what the NixOS test framework makes read-only
  * (READ_ONLY_IN_TEST_NODES, SET_BY_NIXPKGS_IN_TEST_NODES, UPSTREAM_MODULES_IN_TESTS), and the test
  * framework's options and test-driver calls the VM tests use (TEST_FRAMEWORK_OPTIONS,
- * TEST_DRIVER_API). Without network the flake cannot be
+ * TEST_DRIVER_API), and what the interactive test driver needs from a check (TEST_RESULT_ATTRIBUTES). Without network the flake cannot be
  * evaluated against nixpkgs, so this record is the offline guard: a use that is not listed here (a
  * typo, an option upstream renamed, one nobody checked) fails the tests, which name the closest
  * recorded entries. Add an entry only after reading its declaration upstream: nixpkgs' branch
@@ -646,3 +646,28 @@ export function unrecordedTestSettings(settings: readonly { path: string[]; line
     .filter((s) => !patterns.some((p) => matches(p, s.path)))
     .map((s) => `line ${s.line}: ${s.path.join('.')} is not a recorded option of the NixOS test framework; check nixos/lib/testing/ upstream, then record it in TEST_FRAMEWORK_OPTIONS (tools/checks/upstream-options.ts).`);
 }
+
+/**
+ * What `vm-test-interactive` (packages/nx-nixos/src/nix/interactive-driver.ts) relies on in a check built by
+ * pkgs.testers.runNixOSTest, by the upstream file that provides it. RAVE's checks are those results unchanged:
+ * infra/nixos/lib/checks.nix passes profileTest's and moduleTest's values through, and every test file's
+ * result is `pkgs.testers.runNixOSTest { ... }` (testFilesWithDriver; checked by a test).
+ */
+export const TEST_RESULT_ATTRIBUTES: Record<string, readonly string[]> = {
+  // runNixOSTest = testModule: nixos.runTest { imports = [ testModule ]; hostPkgs = pkgs; node.pkgs = ...; }
+  // (pkgs/build-support/testers/default.nix); runTest returns config.test (nixos/lib/testing/default.nix), a
+  // lazyDerivation that inherits config.passthru (run.nix); interactive.nix sets
+  // passthru.driverInteractive = config.interactive.driver, with interactive.extraDriverArgs = [ "--interactive" ]
+  // and interactive.qemu.package = hostPkgs.qemu.
+  'NixOS/nixpkgs nixos/lib/testing/{default,run,interactive}.nix, pkgs/build-support/testers/default.nix': ['driverInteractive'],
+  // driver.nix: ln -s <test driver>/bin/nixos-test-driver $out/bin/nixos-test-driver, then wrapProgram adds
+  // --config <driver configuration> and the extraDriverArgs. test_driver/__init__.py: --interactive opens
+  // ptpython's REPL over Driver.test_symbols() (start_all, test_script, the machines), with its history in
+  // .nixos-test-history of the working folder. The machines' QEMU asks for KVM and falls back to TCG unless the
+  // test sets qemu.forceAccel (default false, driver.nix).
+  'NixOS/nixpkgs nixos/lib/testing/driver.nix, nixos/lib/test-driver/src/test_driver/__init__.py': ['bin/nixos-test-driver'],
+};
+
+/** The files whose result is a check: each is `pkgs.testers.runNixOSTest { ... }` at its top level. */
+export const testFilesWithDriver = (nixFiles: readonly string[]): string[] =>
+  nixFiles.filter((f) => f === 'infra/nixos/tests/profile.nix' || (f.startsWith('infra/nixos/') && f.endsWith('/test.nix')));

@@ -48,6 +48,8 @@ export const buildLogFile = (profile: string) => `${names.outputDir}/logs/${prof
 export const batchLogFile = (target: string) => `${names.outputDir}/logs/batch-${target}.log`;
 /** JUnit report and logs of a project's VM tests. */
 export const testReportDir = (project: string) => `${names.outputDir}/tests/${project}`;
+/** The interactive test driver of one test: its out-link, build log and working folder (outside vm-test's cached outputs). */
+export const interactiveDriverDir = (project: string, test: string) => `${names.outputDir}/drivers/${project}/${test}`;
 /** One folder per VM instance: <vmsDir>/<profile>/<instance>. */
 export const vmsDir = () => `${names.outputDir}/vms`;
 export const instanceDir = (profile: string, instance: string) => `${vmsDir()}/${profile}/${instance}`;

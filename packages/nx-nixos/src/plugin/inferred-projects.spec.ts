@@ -89,6 +89,7 @@ describe('inferred projects', () => {
       [
         "infra/nixos/modules/services/web",
         "vm-test",
+        "vm-test-interactive",
       ],
     ],
   ],
@@ -115,6 +116,7 @@ describe('inferred projects', () => {
         "profiles/dev",
         "build-image",
         "vm-test",
+        "vm-test-interactive",
         "launch",
         "start",
         "stop",
@@ -286,6 +288,7 @@ describe('inferred projects', () => {
             "targetGroups": {
               "NixOS": [
                 "vm-test",
+                "vm-test-interactive",
               ],
             },
             "technologies": [
@@ -338,6 +341,34 @@ describe('inferred projects', () => {
               "outputs": [
                 "{workspaceRoot}/artifacts/tests/nix-modules-services-web",
               ],
+            },
+            "vm-test-interactive": {
+              "cache": false,
+              "continuous": false,
+              "executor": "@rave/nx-nixos:vm-test",
+              "metadata": {
+                "description": "Run the NixOS test driver of infra/nixos/modules/services/web/test.nix interactively (checks.<system>.<test>.driverInteractive): a Python prompt with start_all() and machine.shell_interact(); never cached.",
+                "help": {
+                  "command": "npx nx-nixos help vm-test",
+                  "example": {
+                    "options": {
+                      "test": "profile-development",
+                    },
+                  },
+                },
+                "technologies": [
+                  "nix",
+                  "qemu",
+                ],
+              },
+              "options": {
+                "checks": [
+                  "module-web",
+                ],
+                "flakeRef": ".",
+                "interactive": true,
+              },
+              "parallelism": false,
             },
           },
         },
@@ -401,6 +432,7 @@ describe('inferred projects', () => {
               "NixOS": [
                 "build-image",
                 "vm-test",
+                "vm-test-interactive",
               ],
               "QEMU": [
                 "launch",
@@ -659,6 +691,31 @@ describe('inferred projects', () => {
               "outputs": [
                 "{workspaceRoot}/artifacts/tests/dev",
               ],
+            },
+            "vm-test-interactive": {
+              "cache": false,
+              "continuous": false,
+              "executor": "@rave/nx-nixos:vm-test",
+              "metadata": {
+                "description": "Run the NixOS test driver of dev interactively (checks.<system>.<test>.driverInteractive): a Python prompt with start_all() and machine.shell_interact(); never cached.",
+                "help": {
+                  "command": "npx nx-nixos help vm-test",
+                  "example": {
+                    "options": {
+                      "test": "profile-development",
+                    },
+                  },
+                },
+                "technologies": [
+                  "nix",
+                  "qemu",
+                ],
+              },
+              "options": {
+                "flakeRef": ".",
+                "interactive": true,
+              },
+              "parallelism": false,
             },
           },
         },

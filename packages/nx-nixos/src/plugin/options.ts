@@ -298,7 +298,7 @@ export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, '
     accepts: '`true` or `false`',
   },
   buildImageTargetName: { check: name('a target name', 'build-image'), meaning: 'Name of the target that builds a profile\'s image.', accepts: TARGET_NAME },
-  vmTestTargetName: { check: name('a target name', 'vm-test'), meaning: 'Name of the target that runs NixOS VM tests: a profile\'s, and those of a Nix module folder with a `test.nix`.', accepts: TARGET_NAME },
+  vmTestTargetName: { check: name('a target name', 'vm-test'), meaning: 'Name of the target that runs NixOS VM tests: a profile\'s, and those of a Nix module folder with a `test.nix`. `<name>-interactive` runs a test\'s interactive driver.', accepts: TARGET_NAME },
   doctorTargetName: { check: name('a target name', 'doctor'), meaning: 'Name of the repository project\'s target that checks the host (Nix, KVM, QEMU).', accepts: `${NAME}; not the same as \`hygieneTargetName\`` },
   launchTargetName: { check: name('a target name', 'launch'), meaning: 'Name of the target that runs a profile\'s image under QEMU in the foreground (continuous).', accepts: TARGET_NAME },
   startTargetName: { check: name('a target name', 'start'), meaning: 'Name of the target that starts a profile\'s VM in the background (the detached launch).', accepts: TARGET_NAME },

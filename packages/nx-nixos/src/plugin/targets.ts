@@ -88,6 +88,27 @@ function vmTestTarget(profile: Profile, options: ResolvedPluginOptions, closure:
   };
 }
 
+/**
+ * `<vm-test>-interactive`: the test's driverInteractive on the terminal. A target of its own because it must
+ * never be cached (vm-test is) and never run beside another task that reads the terminal.
+ */
+export const interactiveTargetName = (options: ResolvedPluginOptions) => `${options.vmTestTargetName}-interactive`;
+
+function vmTestInteractiveTarget(subject: string, options: ResolvedPluginOptions, checks?: string[]): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:vm-test`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...options.sharing, ...(checks ? { checks } : {}), interactive: true },
+    cache: false,
+    parallelism: false,
+    metadata: {
+      description: `Run the NixOS test driver of ${subject} interactively (checks.<system>.<test>.driverInteractive): a Python prompt with start_all() and machine.shell_interact(); never cached.`,
+      technologies: ['nix', 'qemu'],
+      help: { command: 'npx nx-nixos help vm-test', example: { options: { test: 'profile-development' } } },
+    },
+  };
+}
+
 function launchTarget(profile: Profile, options: ResolvedPluginOptions): TargetConfiguration {
   return {
     executor: `${EXECUTOR_PREFIX}:launch`,
@@ -204,7 +225,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       description: profile.description,
       technologies: ['nix', 'qemu'],
       targetGroups: {
-        NixOS: [build, test],
+        NixOS: [build, test, interactiveTargetName(options)],
         QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName, options.secretsTargetName],
         Checks: [options.hygieneTargetName],
       },
@@ -212,6 +233,7 @@ export function profileProject(profile: Profile, root: string, options: Resolved
     targets: {
       [build]: buildImageTarget(profile, options, closure),
       [test]: vmTestTarget(profile, options, closure),
+      [interactiveTargetName(options)]: vmTestInteractiveTarget(profile.name, options),
       [options.launchTargetName]: launchTarget(profile, options),
       [options.startTargetName]: startTarget(profile, options),
       [options.stopTargetName]: stopTarget(profile),
@@ -256,9 +278,16 @@ export function moduleProject(root: string, name: string, options: ResolvedPlugi
     metadata: {
       description: `Nix modules in ${root}`,
       technologies: ['nix'],
-      ...(testClosure ? { targetGroups: { NixOS: [options.vmTestTargetName] } } : {}),
+      ...(testClosure ? { targetGroups: { NixOS: [options.vmTestTargetName, interactiveTargetName(options)] } } : {}),
     },
-    ...(testClosure ? { targets: { [options.vmTestTargetName]: moduleVmTestTarget(root, name, options, testClosure) } } : {}),
+    ...(testClosure
+      ? {
+          targets: {
+            [options.vmTestTargetName]: moduleVmTestTarget(root, name, options, testClosure),
+            [interactiveTargetName(options)]: vmTestInteractiveTarget(`${root}/test.nix`, options, [moduleCheckName(root)]),
+          },
+        }
+      : {}),
   };
 }
 

@@ -5,6 +5,8 @@ export interface ProcessStat {
   pid: number;
   ppid: number;
   pgid: number;
+  /** Session id: the pid of the session's leader. */
+  sid: number;
   /** Clock ticks after boot: with the PID, it names one process even when PIDs are reused. */
   startTime: number;
   zombie: boolean;
@@ -19,7 +21,7 @@ export function processStat(pid: number): ProcessStat | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: the fields after it start at the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: Number(fields[19]), zombie: fields[0] === 'Z' };
+  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), sid: Number(fields[3]), startTime: Number(fields[19]), zombie: fields[0] === 'Z' };
 }
 
 /** True for a process that exists and is not a zombie (a dead child nobody has reaped yet). */

@@ -1,29 +1,43 @@
+/**
+ * A command on a pseudo-terminal of its own (script(1) from util-linux), driven like a person at a keyboard:
+ * wait for what the program prints, then type; close the terminal as when its window is closed; end everything
+ * the session started, on timeout too.
+ */
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { isSameProcess, processArgs, processStat, type ProcessStat } from '../qemu/proc';
 
-/** A command on a terminal of its own, as a person runs it in a terminal window (script(1) holds the terminal). */
+// eslint-disable-next-line no-control-regex -- the ESC of the terminal's control sequences
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
 export interface TerminalSession {
-  /** What the terminal showed so far. */
+  /** Everything the terminal showed so far, without ANSI escapes and carriage returns. */
   output(): string;
   /** Types text on the terminal. */
   type(text: string): void;
-  /** Resolves with what the terminal showed once it matches `pattern`; rejects on timeout or when script ends first. */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<string>;
-  /** Resolves with script's exit status once it ends. */
+  /**
+   * Resolves with the output once `pattern` appears in what was shown after the first `from` characters;
+   * rejects on timeout or when script ends first.
+   */
+  waitFor(pattern: string | RegExp, timeoutMs: number, from?: number): Promise<string>;
+  /** The session's exit code (script -e passes the command's), or null when a signal ended it. */
   exited: Promise<number | null>;
   /** The terminal goes away, as when its window is closed: script(1), which holds it, is killed. */
   close(): void;
-  /** Kills (SIGKILL) every process the session started that is still there, whatever became of it. */
+  /** Kills (SIGKILL) script's process group and every process the session started that is still there. */
   end(): void;
 }
 
-/** Every process below `root`, from the parent links in /proc. */
-function descendantsOf(roots: readonly number[]): ProcessStat[] {
-  const all = readdirSync('/proc')
+function liveProcesses(): ProcessStat[] {
+  return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map((e) => processStat(Number(e)))
     .filter((p): p is ProcessStat => p !== undefined);
+}
+
+/** Every process below `roots`, from the parent links in /proc. */
+function descendantsOf(roots: readonly number[]): ProcessStat[] {
+  const all = liveProcesses();
   const found: ProcessStat[] = [];
   const parents = new Set(roots);
   for (let grew = true; grew; ) {
@@ -39,15 +53,23 @@ function descendantsOf(roots: readonly number[]): ProcessStat[] {
 }
 
 /**
- * Runs `command` through `script -qec` on a new terminal, in a process group of its own. The session keeps a
- * record of every process started under it while it runs (processes that lose their parent are still ended
- * by `end`): call `end` in a finally block, on timeout too.
+ * Runs `command` through `script -qefc` on a new terminal, in a process group of its own. `size` sets the
+ * terminal's columns and rows (script's terminal has none, and Nx's terminal UI refuses to draw without).
+ * The session keeps a record of every process started under it while it runs (processes that lose their
+ * parent are still ended by `end`): call `end` in a finally block.
  */
-export function terminalSession(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }): TerminalSession {
-  const child = spawn('script', ['-qec', command, '/dev/null'], { ...options, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout.on('data', (chunk) => (text += chunk));
-  child.stderr.on('data', (chunk) => (text += chunk));
+export function terminalSession(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; size?: { columns: number; rows: number } }): TerminalSession {
+  const sized = options.size ? `stty cols ${options.size.columns} rows ${options.size.rows}; exec ${command}` : command;
+  const child = spawn('script', ['-qefc', sized, '/dev/null'], { cwd: options.cwd, env: options.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  let raw = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    raw += chunk.toString('utf8');
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const output = () => raw.replace(ANSI, '').replace(/\r/g, '');
   const started = new Map<number, ProcessStat>();
   const record = () => {
     const live = [child.pid!, ...[...started.values()].filter(isSameProcess).map((p) => p.pid)];
@@ -55,21 +77,31 @@ export function terminalSession(command: string, options: { cwd: string; env: No
   };
   const watch = setInterval(record, 100);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.on('exit', () => {
+    for (const listener of [...listeners]) listener();
+  });
   return {
-    output: () => text,
-    type: (input) => void child.stdin.write(input),
-    waitFor(pattern, timeoutMs) {
+    output,
+    type: (text) => void child.stdin.write(text),
+    waitFor(pattern, timeoutMs, from = 0) {
+      const found = () => {
+        const text = output().slice(from);
+        return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+      };
       return new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeoutMs;
-        const check = setInterval(() => {
-          if (pattern.test(text)) {
-            clearInterval(check);
-            resolve(text);
-          } else if (child.exitCode !== null || Date.now() > deadline) {
-            clearInterval(check);
-            reject(new Error(`${child.exitCode !== null ? `script exited (${child.exitCode})` : `timed out after ${timeoutMs} ms`} before ${pattern}; the terminal showed:\n${text}`));
-          }
-        }, 100);
+        const finish = (error?: string) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (error) reject(new Error(`${error} before ${String(pattern)}; the terminal showed:\n${output()}`));
+          else resolve(output());
+        };
+        const check = () => {
+          if (found()) finish();
+          else if (child.exitCode !== null || child.signalCode !== null) finish(`script exited (${child.exitCode ?? child.signalCode})`);
+        };
+        const timer = setTimeout(() => finish(`timed out after ${timeoutMs} ms`), timeoutMs);
+        listeners.add(check);
+        check();
       });
     },
     exited,
@@ -80,12 +112,16 @@ export function terminalSession(command: string, options: { cwd: string; env: No
     end() {
       clearInterval(watch);
       record();
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // the process group is gone
+      // script's child leads the terminal's session: its pid is the session id of all that runs there.
+      const sessions = new Set(liveProcesses().filter((p) => p.ppid === child.pid).map((p) => p.pid));
+      const targets = [-child.pid!, ...liveProcesses().filter((p) => sessions.has(p.sid)).map((p) => p.pid), ...[...started.values()].filter(isSameProcess).map((p) => p.pid)];
+      for (const pid of targets) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
-      for (const p of started.values()) if (isSameProcess(p)) process.kill(p.pid, 'SIGKILL');
       child.stdin.destroy();
     },
   };

@@ -16,6 +16,7 @@ function runBatch(taskGraph: TaskGraph, inputs: Record<string, VmTestExecutorOpt
     what: 'project(s)',
     nameOf: (subject) => taskGraph.tasks[subject.key].target.project,
     prepare(key, options, ctx, output) {
+      if (options.interactive) throw new Error('--interactive runs one terminal session; it cannot run in a batch. Run the task alone, without --batch.');
       const { sharing, push } = sharingFromOptions(options);
       const common = { key, log: output.log, warn: output.log, workspaceRoot: context.root, flakeRef: options.flakeRef, offline: options.offline };
       const rest = { extraArgs: options.extraArgs, kvmPreflight: options.kvmPreflight, verbose: options.verbose, sharing, push };
