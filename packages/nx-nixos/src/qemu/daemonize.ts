@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, statSync } from 'node:fs';
 
 export interface QemuBinary {
   path: string;
@@ -59,6 +59,78 @@ export function daemonizeQemu(binary: QemuBinary, argv: string[], qemuLog: strin
       });
     });
   });
+}
+
+/**
+ * Starts a program that runs QEMU in the foreground (a development VM's run script, which execs QEMU with
+ * -nographic, and -nographic cannot be combined with -daemonize) in a session of its own, with its output
+ * appended to qemuLog. Resolves with code 0 once `isUp` says QEMU serves its QMP socket (then this process
+ * may exit and QEMU keeps running), or with the exit code when it ends first. Nx stopping the task signals
+ * our process tree, which the new session is not part of.
+ */
+export function startDetached(
+  program: string,
+  env: Record<string, string>,
+  qemuLog: string,
+  isUp: () => Promise<boolean>,
+  timeoutMs = 120_000,
+): Promise<DaemonizeResult> {
+  return new Promise((resolvePromise, reject) => {
+    const logStart = fileSize(qemuLog);
+    const fd = openSync(qemuLog, 'a', 0o600);
+    const child = spawn(program, [], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    closeSync(fd);
+    let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, note = '') => {
+      if (settled) return;
+      settled = true;
+      resolvePromise({ code, signal, output: readFrom(qemuLog, logStart) + note });
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      settled = true;
+      reject(spawnFailure({ path: program, fromEnv: false }, e));
+    });
+    child.once('exit', (code, signal) => {
+      ended = { code, signal };
+    });
+    const deadline = Date.now() + timeoutMs;
+    const poll = async () => {
+      while (!settled) {
+        if (ended) return finish(ended.code, ended.signal);
+        if (await isUp().catch(() => false)) {
+          child.unref();
+          return finish(0, null);
+        }
+        if (Date.now() > deadline) return finish(null, null, `\n${program} did not bring up QEMU's QMP socket within ${timeoutMs / 1000} s.`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    void poll();
+  });
+}
+
+const fileSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.max(0, Math.min(fileSize(file) - offset, 64 * 1024)));
+      readSync(fd, buffer, 0, buffer.length, offset);
+      return buffer.toString();
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 const HOSTFWD_FAILURE = /Could not set up host forwarding rule '?tcp:127\.0\.0\.1:(\d+)/g;
