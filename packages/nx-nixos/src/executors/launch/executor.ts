@@ -45,7 +45,7 @@ export default async function launchExecutor(options: LaunchExecutorOptions, con
     if (options.detach && context.target?.continuous)
       throw new Error(
         `--detach does not work on the continuous target ${context.projectName}:${context.targetName}: Nx fails a continuous task that returns. ` +
-          `Start the VM in the background with: npx nx run ${context.projectName}:start`,
+          `Start the VM in the background with: npx nx run ${context.projectName}:${options.devVm ? plugin.startVmTargetName : 'start'}`,
       );
     const { parseSecrets } = await import('../../qemu/secrets');
     const { DEFAULT_GRACE_SECONDS } = await import('../../qemu/stop');

@@ -76,6 +76,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const status = ws.nx(['run', 'fixture:status']);
     expect(status.output).toMatch(/fixture "default": running \(PID \d+, TCG, up (\d+[hm] )*\d+s\)/);
     expect(status.output).toContain(`http 127.0.0.1:${HOST_PORT}->${FIXTURE_HTTP_PORT}`);
+    expect(status.output).toContain(`development VM: ${manifest.storePath}/bin/run-fixture-vm, disk ${join(vmDir, 'dev-vm.qcow2')}`);
 
     // A second instance gets another host port, through the run script's QEMU_NET_OPTS.
     const second = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg']);
@@ -132,6 +133,9 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(shown.targets['launch-vm']).toMatchObject({ continuous: true, dependsOn: ['build-vm'], options: { devVm: true } });
     expect(shown.targets['start-vm'].options).toMatchObject({ devVm: true, detach: true });
     expect(shown.targets['build-vm'].cache).toBe(true);
+    const detached = ws.nx(['run', 'fixture:launch-vm', '--detach']);
+    expect(detached.code).not.toBe(0);
+    expect(detached.output).toContain('Start the VM in the background with: npx nx run fixture:start-vm');
 
     const child = ws.start(join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['run', 'fixture:launch-vm', '--accel', 'tcg']);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
