@@ -63,24 +63,25 @@ export function daemonizeQemu(binary: QemuBinary, argv: string[], qemuLog: strin
 
 /**
  * Starts a program that runs QEMU in the foreground (a development VM's run script, which execs QEMU with
- * -nographic, and -nographic cannot be combined with -daemonize) in a session of its own, with its output
- * appended to qemuLog. Resolves with code 0 once `isUp` says QEMU serves its QMP socket (then this process
- * may exit and QEMU keeps running), or with the exit code when it ends first. Nx stopping the task signals
- * our process tree, which the new session is not part of.
+ * -nographic, and -nographic cannot be combined with -daemonize) the way -daemonize leaves QEMU: through
+ * `setsid --fork`, in a session of its own and outside our process tree, so Nx stopping the task (it signals
+ * the whole tree) cannot kill it before the graceful shutdown has run. Its output is appended to qemuLog.
+ * Resolves with code 0 once `isUp` says QEMU serves its QMP socket, or with code 1 once `isRunning` says
+ * none of its processes is left (it failed; why is in its output).
  */
 export function startDetached(
   program: string,
   env: Record<string, string>,
   qemuLog: string,
-  isUp: () => Promise<boolean>,
+  probes: { isUp: () => Promise<boolean>; isRunning: () => boolean },
   timeoutMs = 120_000,
 ): Promise<DaemonizeResult> {
   return new Promise((resolvePromise, reject) => {
     const logStart = fileSize(qemuLog);
     const fd = openSync(qemuLog, 'a', 0o600);
-    const child = spawn(program, [], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    const child = spawn('setsid', ['--fork', program], { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
     closeSync(fd);
-    let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let forked = false;
     let settled = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null, note = '') => {
       if (settled) return;
@@ -89,18 +90,18 @@ export function startDetached(
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       settled = true;
-      reject(spawnFailure({ path: program, fromEnv: false }, e));
+      reject(e.code === 'ENOENT' ? new Error('setsid was not found on PATH (it comes with util-linux): it starts the development VM in a session of its own.') : e);
     });
     child.once('exit', (code, signal) => {
-      ended = { code, signal };
+      if (code === 0) forked = true;
+      else finish(code, signal);
     });
     const deadline = Date.now() + timeoutMs;
     const poll = async () => {
       while (!settled) {
-        if (ended) return finish(ended.code, ended.signal);
-        if (await isUp().catch(() => false)) {
-          child.unref();
-          return finish(0, null);
+        if (forked) {
+          if (await probes.isUp().catch(() => false)) return finish(0, null);
+          if (!probes.isRunning()) return finish(1, null, `\n${program} exited before QEMU served its QMP socket.`);
         }
         if (Date.now() > deadline) return finish(null, null, `\n${program} did not bring up QEMU's QMP socket within ${timeoutMs / 1000} s.`);
         await new Promise((r) => setTimeout(r, 100));

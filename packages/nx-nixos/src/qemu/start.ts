@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Profile } from '../profile/schema';
 import { chooseAccelerator } from './accel';
 import type { Accelerator, BootSpec, SecretFile } from './argv';
 import { devVmInstanceEnvironment, instanceArgv, prepareBoot, prepareDevVm, type BootImage } from './boot';
 import { daemonizeQemu, qemuBinary, startDetached, startFailure, unboundHostPorts, type QemuBinary } from './daemonize';
-import { processArgs } from './proc';
+import { processArgs, processesWithEnv } from './proc';
 import { qmpOnce } from './qmp';
 import {
   DEFAULT_INSTANCE,
@@ -233,7 +233,11 @@ function startRunScript(runScript: string, env: Record<string, string>, paths: I
   rotateLog(paths.qemuLog);
   removeRuntimeFiles(paths);
   const isUp = async () => existsSync(paths.qmpSocket) && findQemu(paths) !== undefined && (await qmpOnce(paths.qmpSocket, 'query-status', undefined, 1_000).then(() => true));
-  return startDetached(runScript, env, paths.qemuLog, isUp);
+  // Every process of this start (the script, qemu-img, then QEMU, which the script execs) carries the instance's disk in its environment.
+  // The script may resolve symlinks in it (readlink -f), so both spellings count.
+  const disks = [...new Set([env.NIX_DISK_IMAGE, join(realpathSync(dirname(env.NIX_DISK_IMAGE)), basename(env.NIX_DISK_IMAGE))])];
+  const isRunning = () => disks.some((disk) => processesWithEnv('NIX_DISK_IMAGE', disk).length > 0);
+  return startDetached(runScript, env, paths.qemuLog, { isUp, isRunning });
 }
 
 function rotateLog(file: string): void {

@@ -13,6 +13,22 @@ const RUN = `${process.pid}-${Date.now()}`;
 const PAGE_ONE = `page one of ${RUN}\n`;
 const PAGE_TWO = `page two of ${RUN}\n`;
 
+/** Waits for the page the guest serves from the store (Nx starts a dependent as soon as the continuous task has started). */
+const SMOKE = `
+const port = process.argv[2];
+const deadline = Date.now() + 240000;
+(async () => {
+  for (;;) {
+    try {
+      const r = await fetch('http://127.0.0.1:' + port + '/store.html', { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return console.log('smoke: guest serves ' + (await r.text()).trim());
+    } catch {}
+    if (Date.now() > deadline) { console.error('smoke: no answer'); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+})();
+`;
+
 const state = (dir: string) => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
 const page = async (path: string) => (await fetch(`http://127.0.0.1:${HOST_PORT}${path}`)).text();
 
@@ -36,6 +52,13 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     ws = createTestWorkspace({
       files: {
         ...devVmFlakeFiles(fixture, 'fixture', PAGE_ONE),
+        'profiles/fixture/project.json': JSON.stringify({
+          targets: {
+            'launch-vm': { options: { accel: 'tcg' } },
+            smoke: { command: `node tools/smoke.js ${HOST_PORT}`, dependsOn: ['launch-vm'] },
+          },
+        }),
+        'tools/smoke.js': SMOKE,
         'profiles/fixture/profile.json': profileJson(
           fixtureVmProfile(fixture, 'fixture', HOST_PORT, { services: [{ name: 'Web', port: 'http', scheme: 'http', path: '/' }] }),
         ),
@@ -128,7 +151,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     expect(launched.output).toMatch(/nx run fixture:build-vm\s+\[local cache\]/);
   });
 
-  it('launch-vm is continuous and depends on build-vm; SIGINT shuts the VM down gracefully', async () => {
+  it('launch-vm is continuous and depends on build-vm; Nx ending it, or SIGINT, shuts the VM down gracefully', async () => {
     const shown = JSON.parse(ws.nx(['show', 'project', 'fixture', '--json']).stdout);
     expect(shown.targets['launch-vm']).toMatchObject({ continuous: true, dependsOn: ['build-vm'], options: { devVm: true } });
     expect(shown.targets['start-vm'].options).toMatchObject({ devVm: true, detach: true });
@@ -136,6 +159,15 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const detached = ws.nx(['run', 'fixture:launch-vm', '--detach']);
     expect(detached.code).not.toBe(0);
     expect(detached.output).toContain('Start the VM in the background with: npx nx run fixture:start-vm');
+
+    // Nx ends the continuous launch-vm once its dependent is done (it signals the task's process tree):
+    // QEMU runs outside that tree, so the launcher shuts it down gracefully.
+    const smoke = ws.nx(['run', 'fixture:smoke']);
+    expect(smoke.code).toBe(0);
+    expect(smoke.output).toContain(`smoke: guest serves ${PAGE_TWO.trim()}`);
+    await waitUntilStopped(vmDir);
+    expect(qemusUnder(vmDir)).toEqual([]);
+    expect(state(vmDir).stoppedHow).toBe('powerdown');
 
     const child = ws.start(join(REPO_ROOT, 'node_modules', '.bin', 'nx'), ['run', 'fixture:launch-vm', '--accel', 'tcg']);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
