@@ -75,7 +75,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     const token = `token-${process.pid}-${Date.now()}`;
     ws.write('secrets/token.txt', token);
     const started = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg', '--secret', 'fixture-token=secrets/token.txt']);
-    expect(started.code).toBe(0);
+    expect({ code: started.code, output: started.code === 0 ? '' : started.output }).toEqual({ code: 0, output: '' });
     expect(builtDerivations(started.output).sort()).toEqual(['devvm', 'page']);
     expect(started.output).toContain('fixture is ready (instance "default", TCG)');
     expect(started.output).toContain(`Web  http://127.0.0.1:${HOST_PORT}/`);
@@ -103,12 +103,12 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
 
     // A second instance gets another host port, through the run script's QEMU_NET_OPTS.
     const second = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg']);
-    expect(second.code).toBe(0);
+    expect({ code: second.code, output: second.code === 0 ? '' : second.output }).toEqual({ code: 0, output: '' });
     expect(second.output).toMatch(new RegExp(`Host port ${HOST_PORT} \\(http\\) is busy; using \\d+ instead`));
     expect(second.output).toContain('fixture is ready (instance "default-2", TCG)');
 
     const stopped = ws.nx(['run', 'fixture:stop']);
-    expect(stopped.code).toBe(0);
+    expect({ code: stopped.code, output: stopped.code === 0 ? '' : stopped.output }).toEqual({ code: 0, output: '' });
     expect(stopped.output).toMatch(/fixture "default" stopped \(powerdown, [\d.]+ s\)/);
     expect(stopped.output).toMatch(/fixture "default-2" stopped \(powerdown, [\d.]+ s\)/);
     expect(qemusUnder(join(ws.root, 'artifacts/vms'))).toEqual([]);
@@ -120,12 +120,12 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
 
   it('the writable disk survives a relaunch until --fresh', async () => {
     const again = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg', '--instance', 'default']);
-    expect(again.code).toBe(0);
+    expect({ code: again.code, output: again.code === 0 ? '' : again.output }).toEqual({ code: 0, output: '' });
     expect(await page('/boots')).toBe('2\n');
     expect(ws.nx(['run', 'fixture:stop']).code).toBe(0);
 
     const fresh = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg', '--instance', 'default', '--fresh']);
-    expect(fresh.code).toBe(0);
+    expect({ code: fresh.code, output: fresh.code === 0 ? '' : fresh.output }).toEqual({ code: 0, output: '' });
     expect(await page('/boots')).toBe('1\n');
     expect(ws.nx(['run', 'fixture:stop']).code).toBe(0);
     expect(qemusUnder(vmDir)).toEqual([]);
@@ -133,18 +133,18 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
 
   it('changing one module rebuilds only its derivation and the run script, no image; the guest serves the new page', async () => {
     const cached = ws.nx(['run', 'fixture:build-vm']);
-    expect(cached.code).toBe(0);
+    expect({ code: cached.code, output: cached.code === 0 ? '' : cached.output }).toEqual({ code: 0, output: '' });
     expect(cached.output).toMatch(/Nx read the output from the cache|existing outputs match the cache/);
 
     ws.write(DEV_VM_MODULE_FILE, PAGE_TWO);
     ws.commit('edit the web module');
     const rebuilt = ws.nx(['run', 'fixture:build-vm']);
-    expect(rebuilt.code).toBe(0);
+    expect({ code: rebuilt.code, output: rebuilt.code === 0 ? '' : rebuilt.output }).toEqual({ code: 0, output: '' });
     // From Nix's progress stream: the edited module's derivation and the run script that names it.
     expect(builtDerivations(rebuilt.output).sort()).toEqual(['devvm', 'page']);
 
     const launched = ws.nx(['run', 'fixture:start-vm', '--accel', 'tcg']);
-    expect(launched.code).toBe(0);
+    expect({ code: launched.code, output: launched.code === 0 ? '' : launched.output }).toEqual({ code: 0, output: '' });
     expect(await page('/store.html')).toBe(PAGE_TWO);
     expect(ws.nx(['run', 'fixture:stop']).code).toBe(0);
     // Nx had the build in its cache: start-vm rebuilt nothing.
@@ -163,7 +163,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'qemu-img', 'apt-get', 'dpk
     // Nx ends the continuous launch-vm once its dependent is done (it signals the task's process tree):
     // QEMU runs outside that tree, so the launcher shuts it down gracefully.
     const smoke = ws.nx(['run', 'fixture:smoke']);
-    expect(smoke.code).toBe(0);
+    expect({ code: smoke.code, output: smoke.code === 0 ? '' : smoke.output }).toEqual({ code: 0, output: '' });
     expect(smoke.output).toContain(`smoke: guest serves ${PAGE_TWO.trim()}`);
     await waitUntilStopped(vmDir);
     expect(qemusUnder(vmDir)).toEqual([]);
