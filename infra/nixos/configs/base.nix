@@ -1,5 +1,6 @@
 # What every RAVE profile shares: the profile metadata as an option, nginx with TLS in front of
-# every service, PostgreSQL, SSH with keys only, the welcome dashboard, and the qcow2 image.
+# every service, PostgreSQL, SSH with keys only, the welcome dashboard, the qcow2 image and the
+# development VM (modules/dev-vm.nix).
 # Service modules plug into this through services.rave.* options; nothing here holds a secret.
 {
   config,
@@ -85,6 +86,7 @@ in
   imports = [
     (modulesPath + "/profiles/qemu-guest.nix")
     ../modules/image.nix
+    ../modules/dev-vm.nix
     ../modules/security/sops-bootstrap.nix
     ../modules/services/gitlab
     ../modules/services/mattermost

@@ -31,7 +31,7 @@ describe('layout', () => {
   });
 
   it('follows the output folder and the names the workspace configured', () => {
-    useWorkspaceNames({ outputDir: 'out/vm', buildImageTargetName: 'image', doctorTargetName: 'check-host', repoProjectName: 'infra' });
+    useWorkspaceNames({ outputDir: 'out/vm', buildImageTargetName: 'image', buildVmTargetName: 'vm', doctorTargetName: 'check-host', repoProjectName: 'infra' });
     expect(imageManifestFile('dev')).toBe('out/vm/images/dev/manifest.json');
     expect(instanceDir('dev', 'default')).toBe('out/vm/vms/dev/default');
     expect(testReportDir('dev')).toBe('out/vm/tests/dev');

@@ -14,17 +14,18 @@ import { join, posix } from 'node:path';
 export interface WorkspaceNames {
   outputDir: string;
   buildImageTargetName: string;
+  buildVmTargetName: string;
   doctorTargetName: string;
   repoProjectName: string;
 }
 
-export const DEFAULT_NAMES: Readonly<WorkspaceNames> = { outputDir: 'artifacts', buildImageTargetName: 'build-image', doctorTargetName: 'doctor', repoProjectName: 'repo' };
+export const DEFAULT_NAMES: Readonly<WorkspaceNames> = { outputDir: 'artifacts', buildImageTargetName: 'build-image', buildVmTargetName: 'build-vm', doctorTargetName: 'doctor', repoProjectName: 'repo' };
 
 let names: WorkspaceNames = { ...DEFAULT_NAMES };
 
 /** Sets the names of this process's workspace (from its resolved plugin options). */
 export function useWorkspaceNames(options: WorkspaceNames): void {
-  names = { outputDir: options.outputDir, buildImageTargetName: options.buildImageTargetName, doctorTargetName: options.doctorTargetName, repoProjectName: options.repoProjectName };
+  names = { outputDir: options.outputDir, buildImageTargetName: options.buildImageTargetName, buildVmTargetName: options.buildVmTargetName, doctorTargetName: options.doctorTargetName, repoProjectName: options.repoProjectName };
 }
 
 export const workspaceNames = (): Readonly<WorkspaceNames> => names;
@@ -35,6 +36,8 @@ export const outputReadme = () => `${names.outputDir}/README.md`;
 
 /** The command that builds a profile's image, as hints print it. */
 export const buildImageCommand = (profile: string) => `npx nx run ${profile}:${names.buildImageTargetName}`;
+/** The command that builds a profile's development VM, as hints print it. */
+export const buildVmCommand = (profile: string) => `npx nx run ${profile}:${names.buildVmTargetName}`;
 /** The command that checks this machine, as hints print it. */
 export const doctorCommand = () => `npx nx run ${names.repoProjectName}:${names.doctorTargetName}`;
 
@@ -43,6 +46,11 @@ export const imageDir = (profile: string) => `${names.outputDir}/images/${profil
 export const imageManifestFile = (profile: string) => `${imageDir(profile)}/manifest.json`;
 /** The out-link beside the manifest: the image's GC root. */
 export const imageOutLink = (profile: string) => `${imageDir(profile)}/result`;
+/** The development VM of a profile (build-vm): its manifest and the out-link beside it, its GC root. */
+export const devVmDir = (profile: string) => `${names.outputDir}/dev-vms/${profile}`;
+export const devVmManifestFile = (profile: string) => `${devVmDir(profile)}/manifest.json`;
+export const devVmOutLink = (profile: string) => `${devVmDir(profile)}/result`;
+export const devVmBuildLogFile = (profile: string) => `${names.outputDir}/logs/${profile}/build-vm.log`;
 export const buildLogFile = (profile: string) => `${names.outputDir}/logs/${profile}/build-image.log`;
 /** The full log of a batch of one target (`--batch`): one `nix build` for the tasks of many projects. */
 export const batchLogFile = (target: string) => `${names.outputDir}/logs/batch-${target}.log`;

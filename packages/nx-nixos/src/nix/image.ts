@@ -111,7 +111,7 @@ export function outdatedImageFields(manifest: ImageManifest, profile: Profile): 
 }
 
 /** Which derivation built a store path, as the store records it: its outputs, or the path's deriver. */
-async function isOutputOf(path: string, drvPath: string): Promise<boolean | undefined> {
+export async function isOutputOf(path: string, drvPath: string): Promise<boolean | undefined> {
   const outputs = await runNix('nix-store', ['--query', '--outputs', drvPath]);
   if (outputs.code === 0) return outputs.stdout.split('\n').includes(path);
   const deriver = await runNix('nix-store', ['--query', '--deriver', path]);
@@ -310,7 +310,7 @@ export async function assertBuildableHere(options: Pick<ImageBuildOptions, 'work
 }
 
 /** Flakes in a Git repository see only tracked files: an untracked profile file is silently left out. */
-function warnAboutUntrackedFiles(options: Pick<ImageBuildOptions, 'workspaceRoot' | 'flakeRef' | 'profileDir' | 'warn'>): void {
+export function warnAboutUntrackedFiles(options: Pick<ImageBuildOptions, 'workspaceRoot' | 'flakeRef' | 'profileDir' | 'warn'>): void {
   const { workspaceRoot } = options;
   if ((options.flakeRef ?? '.') !== '.' || !isGitRepository(workspaceRoot)) return;
   const untracked = untrackedFiles(workspaceRoot, [options.profileDir, 'flake.nix', 'flake.lock']);

@@ -45,7 +45,7 @@ describe('createNodes', () => {
     const targets = results.flatMap(([, r]) => Object.values(r.projects ?? {})).flatMap((p) => Object.entries(p.targets ?? {}));
     expect(targets.length).toBeGreaterThan(8);
     for (const [name, target] of targets) expect([name, typeof target.continuous]).toEqual([name, 'boolean']);
-    expect(targets.filter(([, t]) => t.continuous).map(([name]) => name)).toEqual(['launch', 'launch']);
+    expect(targets.filter(([, t]) => t.continuous).map(([name]) => name)).toEqual(['launch', 'launch-vm', 'launch', 'launch-vm']);
   });
 
   it('renames targets and projects through plugin options', async () => {

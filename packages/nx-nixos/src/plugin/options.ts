@@ -37,6 +37,12 @@ export interface NixosPluginOptions {
   sshTargetName?: string;
   /** Installs secrets into a profile's running VM over SSH. Default "secrets". */
   secretsTargetName?: string;
+  /** Builds a profile's development VM (NixOS system.build.vm). Default "build-vm". */
+  buildVmTargetName?: string;
+  /** Runs the development VM in the foreground (continuous). Default "launch-vm". */
+  launchVmTargetName?: string;
+  /** Starts the development VM in the background. Default "start-vm". */
+  startVmTargetName?: string;
   hygieneTargetName?: string;
   docsCheckTargetName?: string;
   /** Folder of the documentation project. Default "docs". */
@@ -115,6 +121,9 @@ export const DEFAULT_OPTIONS: ResolvedPluginOptions = {
   statusTargetName: 'status',
   sshTargetName: 'ssh',
   secretsTargetName: 'secrets',
+  buildVmTargetName: 'build-vm',
+  launchVmTargetName: 'launch-vm',
+  startVmTargetName: 'start-vm',
   hygieneTargetName: 'hygiene',
   docsCheckTargetName: 'docs-check',
   docsDir: 'docs',
@@ -306,6 +315,21 @@ export const PLUGIN_OPTION_SCHEMA: Record<Exclude<keyof ResolvedPluginOptions, '
   statusTargetName: { check: name('a target name', 'status'), meaning: 'Name of the target that shows a profile\'s VM instances.', accepts: TARGET_NAME },
   sshTargetName: { check: name('a target name', 'ssh'), meaning: 'Name of the target that opens a shell in (or runs a command on) a profile\'s running VM over SSH.', accepts: TARGET_NAME },
   secretsTargetName: { check: name('a target name', 'secrets'), meaning: 'Name of the target that installs secrets into a profile\'s running VM over SSH, restarting only what uses a changed one.', accepts: TARGET_NAME },
+  buildVmTargetName: {
+    check: name('a target name', 'build-vm'),
+    meaning: 'Name of the target that builds a profile\'s development VM (`nixosConfigurations.<profile>.config.system.build.vm`, as `nixos-rebuild build-vm` does): no disk image. See [Iterate on a module in seconds](../how-to/iterate-on-a-module.md).',
+    accepts: TARGET_NAME,
+  },
+  launchVmTargetName: {
+    check: name('a target name', 'launch-vm'),
+    meaning: 'Name of the target that runs a profile\'s development VM in the foreground (continuous; depends on `build-vm`).',
+    accepts: TARGET_NAME,
+  },
+  startVmTargetName: {
+    check: name('a target name', 'start-vm'),
+    meaning: 'Name of the target that starts a profile\'s development VM in the background (`launch-vm --detach`).',
+    accepts: TARGET_NAME,
+  },
   hygieneTargetName: { check: name('a target name', 'hygiene'), meaning: 'Name of the hygiene target of the repository project and of each profile.', accepts: TARGET_NAME },
   docsCheckTargetName: { check: name('a target name', 'docs-check'), meaning: 'Name of the documentation project\'s target that checks the docs.', accepts: NAME },
   docsDir: { check: folder('the documentation folder', 'docs'), meaning: 'Folder of the documentation project.', accepts: FOLDER },
@@ -340,7 +364,7 @@ export const SHARING_OPTION_DOC = {
 
 /** Options whose values name targets of one project: two of them with the same value would make one target of two. */
 const SAME_PROJECT_TARGETS: (keyof ResolvedPluginOptions)[][] = [
-  ['buildImageTargetName', 'vmTestTargetName', 'launchTargetName', 'startTargetName', 'stopTargetName', 'statusTargetName', 'sshTargetName', 'secretsTargetName', 'hygieneTargetName'],
+  ['buildImageTargetName', 'vmTestTargetName', 'launchTargetName', 'startTargetName', 'stopTargetName', 'statusTargetName', 'sshTargetName', 'secretsTargetName', 'buildVmTargetName', 'launchVmTargetName', 'startVmTargetName', 'hygieneTargetName'],
   ['doctorTargetName', 'hygieneTargetName'],
 ];
 

@@ -2,7 +2,7 @@ import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import type { Profile } from '../profile/schema';
 import { indexStateInput, profilePathspecs, workspaceGlobs } from '../checks/hygiene/scope';
 import { DEFAULT_OPTIONS, LAUNCH_SHARING_KEYS, type ResolvedPluginOptions } from './options';
-import { imageManifestFile, testReportDir } from '../layout';
+import { devVmManifestFile, imageManifestFile, testReportDir } from '../layout';
 
 const EXECUTOR_PREFIX = '@rave/nx-nixos';
 /**
@@ -138,6 +138,58 @@ function startTarget(profile: Profile, options: ResolvedPluginOptions): TargetCo
   };
 }
 
+/** The development VM's attribute as its description names it. */
+const devVmAttribute = (profile: Profile) => profile.vm?.attribute ?? `nixosConfigurations.${profile.name}.config.system.build.vm`;
+
+/**
+ * The development VM, as `nixos-rebuild build-vm` builds it: the system's store paths and a run script, no
+ * disk image. Cached like build-image: the output is a small manifest, the store is the content cache.
+ */
+function buildVmTarget(profile: Profile, options: ResolvedPluginOptions, closure: string[]): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:build-vm`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...launchSharing(options) },
+    cache: true,
+    inputs: nixInputs(options, closure),
+    outputs: [`{workspaceRoot}/${devVmManifestFile(profile.name)}`],
+    metadata: {
+      description: `Build the ${profile.name} development VM (${devVmAttribute(profile)}) with Nix, no disk image; writes ${devVmManifestFile(profile.name)}.`,
+      technologies: ['nix'],
+      help: { command: 'npx nx-nixos help build-vm', example: { options: { offline: true } } },
+    },
+  };
+}
+
+function launchVmTarget(profile: Profile, options: ResolvedPluginOptions): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:launch`,
+    options: { flakeRef: options.flakeRef, ...launchSharing(options), devVm: true },
+    dependsOn: [options.buildVmTargetName],
+    continuous: true,
+    metadata: {
+      description: `Run the ${profile.name} development VM (the host's /nix/store shared, no disk image) with its ports forwarded on 127.0.0.1 until Ctrl-C, which shuts it down cleanly.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help launch', example: { options: { fresh: true } } },
+    },
+  };
+}
+
+function startVmTarget(profile: Profile, options: ResolvedPluginOptions): TargetConfiguration {
+  return {
+    executor: `${EXECUTOR_PREFIX}:launch`,
+    ...TASK,
+    options: { flakeRef: options.flakeRef, ...launchSharing(options), devVm: true, detach: true },
+    dependsOn: [options.buildVmTargetName],
+    cache: false,
+    metadata: {
+      description: `Start the ${profile.name} development VM in the background and return once it is ready; stop it with ${options.stopTargetName}.`,
+      technologies: ['qemu'],
+      help: { command: 'npx nx-nixos help launch', example: { options: { instance: 'review' } } },
+    },
+  };
+}
+
 function stopTarget(profile: Profile): TargetConfiguration {
   return {
     executor: `${EXECUTOR_PREFIX}:stop`,
@@ -225,8 +277,8 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       description: profile.description,
       technologies: ['nix', 'qemu'],
       targetGroups: {
-        NixOS: [build, test, interactiveTargetName(options)],
-        QEMU: [options.launchTargetName, options.startTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName, options.secretsTargetName],
+        NixOS: [build, test, interactiveTargetName(options), options.buildVmTargetName],
+        QEMU: [options.launchTargetName, options.startTargetName, options.launchVmTargetName, options.startVmTargetName, options.stopTargetName, options.statusTargetName, options.sshTargetName, options.secretsTargetName],
         Checks: [options.hygieneTargetName],
       },
     },
@@ -236,6 +288,9 @@ export function profileProject(profile: Profile, root: string, options: Resolved
       [interactiveTargetName(options)]: vmTestInteractiveTarget(profile.name, options),
       [options.launchTargetName]: launchTarget(profile, options),
       [options.startTargetName]: startTarget(profile, options),
+      [options.buildVmTargetName]: buildVmTarget(profile, options, closure),
+      [options.launchVmTargetName]: launchVmTarget(profile, options),
+      [options.startVmTargetName]: startVmTarget(profile, options),
       [options.stopTargetName]: stopTarget(profile),
       [options.statusTargetName]: statusTarget(profile),
       [options.sshTargetName]: sshTarget(profile),

@@ -88,6 +88,17 @@ export const profileSchema = z
       .strict()
       .describe('Where the flake builds the image.'),
     image: z.discriminatedUnion('kind', [diskImage, kernelImage]).describe('What the build output holds and how QEMU boots it.'),
+    vm: z
+      .object({
+        attribute: z
+          .string()
+          .regex(/^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)*$/, 'must be a flake attribute path such as nixosConfigurations.development.config.system.build.vm')
+          .optional()
+          .describe('Flake attribute path of the development VM (a NixOS system.build.vm: bin/run-<name>-vm). Default: nixosConfigurations.<name>.config.system.build.vm.'),
+      })
+      .strict()
+      .default({})
+      .describe('The development VM (build-vm, launch-vm): the system booted with the host\'s /nix/store shared, no disk image built.'),
     features: z.record(name, z.boolean()).default({}).describe('Services and capabilities the profile enables.'),
     resources: z
       .object({

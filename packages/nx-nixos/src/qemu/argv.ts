@@ -63,14 +63,79 @@ export function qemuArgv(spec: QemuSpec): string[] {
     argv.push('-kernel', spec.boot.kernel, '-initrd', spec.boot.initrd, '-append', spec.boot.cmdline);
   }
   // Forwarded ports listen on the loopback interface only.
-  const forwards = spec.ports.map((p) => `,hostfwd=tcp:127.0.0.1:${p.host}-:${p.guest}`).join('');
+  const forwards = hostForwards(spec.ports).map((f) => `,${f}`).join('');
   argv.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
   argv.push('-device', 'virtio-rng-pci');
-  for (const secret of spec.secrets ?? []) {
-    if (!CREDENTIAL_NAME.test(secret.name)) throw new Error(`Invalid credential name "${secret.name}"`);
-    argv.push('-fw_cfg', `name=opt/io.systemd.credentials/${secret.name},file=${qemuOptValue(secret.file)}`);
-  }
+  argv.push(...credentialArgs(spec.secrets ?? []));
   return argv;
+}
+
+/** Each file handed to the guest as a systemd credential over fw_cfg: only its path is on the command line. */
+export function credentialArgs(secrets: readonly SecretFile[]): string[] {
+  return secrets.flatMap((secret) => {
+    if (!CREDENTIAL_NAME.test(secret.name)) throw new Error(`Invalid credential name "${secret.name}"`);
+    return ['-fw_cfg', `name=opt/io.systemd.credentials/${secret.name},file=${qemuOptValue(secret.file)}`];
+  });
+}
+
+/** Forwarded ports as QEMU user-network options, on the loopback interface only. */
+const hostForwards = (ports: readonly PortForward[]) => ports.map((p) => `hostfwd=tcp:127.0.0.1:${p.host}-:${p.guest}`);
+
+/** What a development VM's run script is started with, besides what it sets itself. */
+export interface DevVmSpec {
+  /** Shown by `ps` and used to recognise our processes (it overrides the run script's -name). */
+  name: string;
+  accel: Accelerator;
+  ports: readonly PortForward[];
+  qmpSocket: string;
+  serialLog: string;
+  pidfile: string;
+  secrets?: readonly SecretFile[];
+  /** The writable disk (NIX_DISK_IMAGE); the run script creates it when it is missing. */
+  disk: string;
+  /** The run script's TMPDIR (used as is: USE_TMPDIR=1); its xchg folder is the default SHARED_DIR. */
+  tmpDir: string;
+  sharedDir?: string;
+  /** Appended to the kernel command line (QEMU_KERNEL_PARAMS). */
+  kernelParams?: string;
+}
+
+/** The run script expands QEMU_OPTS unquoted: a word must not hold a space or anything a shell would expand. */
+const SHELL_SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * The environment of a NixOS run script (nixos/modules/virtualisation/qemu-vm.nix: bin/run-<name>-vm): the
+ * script builds its own QEMU command line (kernel, the host store over 9p, its disk) and appends QEMU_OPTS,
+ * and QEMU_NET_OPTS to its user network. We add what launch adds to an image: our -name, the accelerator,
+ * the QMP socket, the serial console into the instance's log (instead of -nographic's stdio), the pidfile
+ * and the credentials. The last -name and -machine accel= win in QEMU, so ours override the script's.
+ */
+export function devVmEnvironment(spec: DevVmSpec): Record<string, string> {
+  const opts = [
+    '-name', `${qemuOptValue(spec.name)},process=${qemuOptValue(spec.name)}`,
+    '-machine', `accel=${spec.accel}`,
+    '-qmp', `unix:${qemuOptValue(spec.qmpSocket)},server=on,wait=off`,
+    '-chardev', `file,id=serial0,path=${qemuOptValue(spec.serialLog)}`,
+    '-serial', 'chardev:serial0',
+    '-monitor', 'none',
+    '-pidfile', spec.pidfile,
+    ...credentialArgs(spec.secrets ?? []),
+  ];
+  const unsafe = opts.find((word) => !SHELL_SAFE_WORD.test(word));
+  if (unsafe !== undefined)
+    throw new Error(
+      `The development VM's run script splits QEMU_OPTS at spaces and expands shell patterns, so "${unsafe}" cannot be passed to it. ` +
+        'Use paths without spaces, quotes or shell pattern characters (move the workspace, or the --secret file).',
+    );
+  return {
+    QEMU_OPTS: opts.join(' '),
+    QEMU_NET_OPTS: hostForwards(spec.ports).join(','),
+    NIX_DISK_IMAGE: spec.disk,
+    TMPDIR: spec.tmpDir,
+    USE_TMPDIR: '1',
+    ...(spec.sharedDir ? { SHARED_DIR: spec.sharedDir } : {}),
+    ...(spec.kernelParams ? { QEMU_KERNEL_PARAMS: spec.kernelParams } : {}),
+  };
 }
 
 /** The longest path a unix socket address holds on Linux (sun_path is 108 bytes with its NUL). */

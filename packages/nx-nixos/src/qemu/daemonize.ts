@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, statSync } from 'node:fs';
 
 export interface QemuBinary {
   path: string;
@@ -59,6 +59,79 @@ export function daemonizeQemu(binary: QemuBinary, argv: string[], qemuLog: strin
       });
     });
   });
+}
+
+/**
+ * Starts a program that runs QEMU in the foreground (a development VM's run script, which execs QEMU with
+ * -nographic, and -nographic cannot be combined with -daemonize) the way -daemonize leaves QEMU: through
+ * `setsid --fork`, in a session of its own and outside our process tree, so Nx stopping the task (it signals
+ * the whole tree) cannot kill it before the graceful shutdown has run. Its output is appended to qemuLog.
+ * Resolves with code 0 once `isUp` says QEMU serves its QMP socket, or with code 1 once `isRunning` says
+ * none of its processes is left (it failed; why is in its output).
+ */
+export function startDetached(
+  program: string,
+  env: Record<string, string>,
+  qemuLog: string,
+  probes: { isUp: () => Promise<boolean>; isRunning: () => boolean },
+  timeoutMs = 120_000,
+): Promise<DaemonizeResult> {
+  return new Promise((resolvePromise, reject) => {
+    const logStart = fileSize(qemuLog);
+    const fd = openSync(qemuLog, 'a', 0o600);
+    const child = spawn('setsid', ['--fork', program], { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    closeSync(fd);
+    let forked = false;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, note = '') => {
+      if (settled) return;
+      settled = true;
+      resolvePromise({ code, signal, output: readFrom(qemuLog, logStart) + note });
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      settled = true;
+      reject(e.code === 'ENOENT' ? new Error('setsid was not found on PATH (it comes with util-linux): it starts the development VM in a session of its own.') : e);
+    });
+    child.once('exit', (code, signal) => {
+      if (code === 0) forked = true;
+      else finish(code, signal);
+    });
+    const deadline = Date.now() + timeoutMs;
+    const poll = async () => {
+      while (!settled) {
+        if (forked) {
+          if (await probes.isUp().catch(() => false)) return finish(0, null);
+          if (!probes.isRunning()) return finish(1, null, `\n${program} exited before QEMU served its QMP socket.`);
+        }
+        if (Date.now() > deadline) return finish(null, null, `\n${program} did not bring up QEMU's QMP socket within ${timeoutMs / 1000} s.`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    void poll();
+  });
+}
+
+const fileSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.max(0, Math.min(fileSize(file) - offset, 64 * 1024)));
+      readSync(fd, buffer, 0, buffer.length, offset);
+      return buffer.toString();
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 const HOSTFWD_FAILURE = /Could not set up host forwarding rule '?tcp:127\.0\.0\.1:(\d+)/g;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitsUnixSocket } from './argv';
-import { cleanBrokenInstance, inspectInstance, instancePaths, isLiveProcess, isOurQemu, listInstances, loadState, writeState, type InstanceState } from './instance';
+import { cleanBrokenInstance, inspectInstance, instancePaths, isLiveProcess, isOurQemu, isOurQemuArgs, listInstances, loadState, writeState, type InstanceState } from './instance';
 import { describeInstance } from './status';
 
 describe('instance folders', () => {
@@ -30,6 +30,16 @@ describe('instance folders', () => {
     expect(isOurQemu(process.pid, '/tmp/qmp.sock')).toBe(false);
     expect(isOurQemu(2 ** 22 + 1, '/tmp/qmp.sock')).toBe(false);
     expect(isLiveProcess(process.pid)).toBe(true);
+  });
+
+  it('recognises a development VM by the -name, -qmp and -pidfile appended after its run script\'s own options', () => {
+    const ours = ['-name', 'nx-nixos-dev-default,process=nx-nixos-dev-default', '-qmp', 'unix:/ws/qmp.sock,server=on,wait=off', '-pidfile', '/ws/qemu.pid'];
+    const script = ['qemu-system-x86_64', '-name', 'dev', '-m', '1024', '-nographic'];
+    expect(isOurQemuArgs([...script, ...ours], ['/ws/qmp.sock'])).toBe(true);
+    expect(isOurQemuArgs([...script, ...ours], ['/other/qmp.sock'], '/ws/qemu.pid')).toBe(true);
+    // QEMU takes the last -name: a command line whose last -name is not ours is not ours.
+    expect(isOurQemuArgs([...ours, ...script], ['/ws/qmp.sock'])).toBe(false);
+    expect(isOurQemuArgs(script, ['/ws/qmp.sock'])).toBe(false);
   });
 
   it('treats a pidfile naming another live process as broken, and a missing instance as stopped', () => {

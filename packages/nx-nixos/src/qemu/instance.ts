@@ -25,6 +25,10 @@ export interface InstancePaths {
   serialLog: string;
   qemuLog: string;
   overlay: string;
+  /** The development VM's writable disk (NIX_DISK_IMAGE): kept between launches until --fresh. */
+  devDisk: string;
+  /** The development VM's TMPDIR (its xchg folder, the default SHARED_DIR). */
+  devTmp: string;
 }
 
 export function instancePaths(workspaceRoot: string, profile: string, instance: string): InstancePaths {
@@ -44,6 +48,8 @@ export function instancePaths(workspaceRoot: string, profile: string, instance: 
     serialLog: join(dir, 'serial.log'),
     qemuLog: join(dir, 'qemu.log'),
     overlay: join(dir, 'disk.qcow2'),
+    devDisk: join(dir, 'dev-vm.qcow2'),
+    devTmp: join(dir, 'dev-vm-tmp'),
   };
 }
 
@@ -69,8 +75,10 @@ export const instanceStateSchema = z.object({
   qmpSocket: z.string().min(1),
   serialLog: z.string(),
   qemuLog: z.string(),
-  image: z.object({ storePath: z.string(), kind: z.enum(['disk', 'kernel']), base: z.string().optional() }),
+  /** What booted: a disk or kernel image, or a development VM's run script (runScript, with its disk in devDisk). */
+  image: z.object({ storePath: z.string(), kind: z.enum(['disk', 'kernel', 'dev-vm']), base: z.string().optional(), runScript: z.string().optional() }),
   overlay: z.string().optional(),
+  devDisk: z.string().optional(),
   secrets: z.array(z.object({ name: z.string(), file: z.string() })),
   /** The instance's SSH identity: paths of its private key and known_hosts, never their content. */
   ssh: z.object({ key: z.string(), knownHosts: z.string(), hostKeyAlias: z.string() }).optional(),
@@ -123,8 +131,9 @@ export function readPidfile(paths: InstancePaths): number | undefined {
   }
 }
 
+/** The value of a flag; the last one wins, as in QEMU (a development VM's run script sets -name before the options we add). */
 const argAfter = (args: readonly string[], flag: string) => {
-  const i = args.indexOf(flag);
+  const i = args.lastIndexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
 

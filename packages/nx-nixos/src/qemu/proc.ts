@@ -40,6 +40,27 @@ export function processArgs(pid: number): string[] {
   }
 }
 
+/** One variable of a process's environment (readable for our own processes only); undefined when unreadable or unset. */
+export function processEnv(pid: number, name: string): string | undefined {
+  try {
+    const prefix = `${name}=`;
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith(prefix))?.slice(prefix.length);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live processes whose environment has `name` set to `value`. */
+export function processesWithEnv(name: string, value: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => /^\d+$/.test(e) && processEnv(Number(e), name) === value && isLiveProcess(Number(e))).map(Number);
+}
+
 /** Every live process whose arguments `match` accepts, as [pid, args]. */
 export function findProcesses(match: (args: readonly string[]) => boolean): { pid: number; args: string[] }[] {
   let entries: string[];

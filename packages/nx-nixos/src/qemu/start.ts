@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Profile } from '../profile/schema';
 import { chooseAccelerator } from './accel';
 import type { Accelerator, BootSpec, SecretFile } from './argv';
-import { instanceArgv, prepareBoot, type BootImage } from './boot';
-import { daemonizeQemu, qemuBinary, startFailure, unboundHostPorts, type QemuBinary } from './daemonize';
+import { devVmInstanceEnvironment, instanceArgv, prepareBoot, prepareDevVm, type BootImage } from './boot';
+import { daemonizeQemu, qemuBinary, startDetached, startFailure, unboundHostPorts, type QemuBinary } from './daemonize';
+import { processArgs, processesWithEnv } from './proc';
+import { qmpOnce } from './qmp';
 import {
   DEFAULT_INSTANCE,
   INSTANCE_NAME,
@@ -102,7 +105,8 @@ interface StartPlan {
   instance: string;
   paths: InstancePaths;
   accel: Accelerator;
-  boot: BootSpec;
+  /** An image's boot, or a development VM's run script (which builds its own QEMU command line). */
+  boot: BootSpec | { kind: 'dev-vm'; runScript: string };
   secrets: readonly SecretFile[];
   strictPorts?: boolean;
   portIsFree?: (port: number) => Promise<boolean>;
@@ -122,7 +126,15 @@ async function startClaimed(options: StartOptions, before: InstanceInfo): Promis
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const { accel, warning } = chooseAccelerator(options.accel);
   if (warning) warn(warning);
-  const { boot, base } = await prepareBoot(options.image, paths, { fresh: options.fresh, diskGiB: profile.resources.diskGiB, cmdline: options.cmdline, log, warn });
+  const { image } = options.image;
+  let boot: StartPlan['boot'];
+  let base: string | undefined;
+  if (image.kind === 'dev-vm') {
+    prepareDevVm(paths, { fresh: options.fresh, log });
+    boot = { kind: 'dev-vm', runScript: join(options.image.storePath, image.runScript) };
+  } else {
+    ({ boot, base } = await prepareBoot({ storePath: options.image.storePath, image }, paths, { fresh: options.fresh, diskGiB: profile.resources.diskGiB, cmdline: options.cmdline, log, warn }));
+  }
   const secrets = options.secrets ?? [];
   const ssh = sshIdentity(profile, instance, paths, warn);
   const plan: StartPlan = { profile, instance, paths, accel, boot, secrets: [...secrets, ...(ssh?.credentials ?? [])], strictPorts: options.strictPorts, portIsFree: options.portIsFree, signal: options.signal, warn };
@@ -139,8 +151,9 @@ async function startClaimed(options: StartOptions, before: InstanceInfo): Promis
     qmpSocket: paths.qmpSocket,
     serialLog: paths.serialLog,
     qemuLog: paths.qemuLog,
-    image: { storePath: options.image.storePath, kind: options.image.image.kind, ...(base ? { base } : {}) },
-    ...(options.image.image.kind === 'disk' ? { overlay: paths.overlay } : {}),
+    image: { storePath: options.image.storePath, kind: image.kind, ...(base ? { base } : {}), ...(image.kind === 'dev-vm' ? { runScript: image.runScript } : {}) },
+    ...(image.kind === 'disk' ? { overlay: paths.overlay } : {}),
+    ...(image.kind === 'dev-vm' ? { devDisk: paths.devDisk } : {}),
     secrets: secrets.map((s) => ({ name: s.name, file: s.file })),
     ...(ssh ? { ssh: ssh.state } : {}),
     command: [binary.path, ...argv],
@@ -175,10 +188,23 @@ async function startWithPortRetry(plan: StartPlan): Promise<{ qemu: FoundQemu; a
     if (plan.signal?.aborted) throw new LaunchInterruptedError(`Interrupted before QEMU was started for ${profile.name} instance "${instance}".`);
     const allocation = await allocatePorts(profile.ports, { strict: plan.strictPorts, avoid, isFree: plan.portIsFree, profile: profile.name });
     for (const p of allocation.replaced) warn(`Host port ${p.requested} (${p.name}) is busy; using ${p.host} instead.`);
-    const argv = instanceArgv({ ...plan, ports: allocation.ports });
-    const binary = qemuBinary();
-    const result = await startQemu(binary, argv, paths);
-    if (result.code === 0) return { qemu: foundAfterStart(paths), allocation, binary, argv };
+    const { boot } = plan;
+    const binary: QemuBinary = boot.kind === 'dev-vm' ? { path: boot.runScript, fromEnv: false } : qemuBinary();
+    let argv: string[] = [];
+    let result;
+    if (boot.kind === 'dev-vm') {
+      const env = devVmInstanceEnvironment({ ...plan, ports: allocation.ports });
+      result = await startRunScript(boot.runScript, env, paths);
+    } else {
+      argv = instanceArgv({ ...plan, boot, ports: allocation.ports });
+      result = await startQemu(binary, argv, paths);
+    }
+    if (result.code === 0) {
+      const qemu = foundAfterStart(paths);
+      // A run script builds the command line: record the one QEMU runs.
+      if (boot.kind === 'dev-vm') [binary.path, ...argv] = processArgs(qemu.pid);
+      return { qemu, allocation, binary, argv };
+    }
     // A failed start leaves nothing that would make the instance look broken.
     const stray = findQemu(paths);
     if (stray) await shutdownQemu(stray, paths, { graceMs: 0 });
@@ -199,6 +225,19 @@ function startQemu(binary: QemuBinary, argv: string[], paths: InstancePaths) {
   rotateLog(paths.qemuLog);
   removeRuntimeFiles(paths);
   return daemonizeQemu(binary, argv, paths.qemuLog);
+}
+
+/** One start of a development VM's run script, with the same log rotation; up once QEMU answers on QMP. */
+function startRunScript(runScript: string, env: Record<string, string>, paths: InstancePaths) {
+  rotateLog(paths.serialLog);
+  rotateLog(paths.qemuLog);
+  removeRuntimeFiles(paths);
+  const isUp = async () => existsSync(paths.qmpSocket) && findQemu(paths) !== undefined && (await qmpOnce(paths.qmpSocket, 'query-status', undefined, 1_000).then(() => true));
+  // Every process of this start (the script, qemu-img, then QEMU, which the script execs) carries the instance's disk in its environment.
+  // The script may resolve symlinks in it (readlink -f), so both spellings count.
+  const disks = [...new Set([env.NIX_DISK_IMAGE, join(realpathSync(dirname(env.NIX_DISK_IMAGE)), basename(env.NIX_DISK_IMAGE))])];
+  const isRunning = () => disks.some((disk) => processesWithEnv('NIX_DISK_IMAGE', disk).length > 0);
+  return startDetached(runScript, env, paths.qemuLog, { isUp, isRunning });
 }
 
 function rotateLog(file: string): void {

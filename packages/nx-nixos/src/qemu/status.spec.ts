@@ -35,6 +35,17 @@ describe('status output', () => {
     expect(lines).toContain('  SSH     ssh://127.0.0.1:2224');
   });
 
+  it('says when a running instance is a development VM, with its run script and disk', () => {
+    const devVm: InstanceState = {
+      ...state,
+      image: { storePath: '/nix/store/bbbb-nixos-vm', kind: 'dev-vm', runScript: 'bin/run-rave-development-vm' },
+      devDisk: '/ws/artifacts/vms/development/default/dev-vm.qcow2',
+    };
+    const lines = describeInstance({ profile: 'development', instance: 'default', paths, status: 'running', pid: 4242, uptimeSeconds: 5, state: devVm });
+    expect(lines[1]).toBe('  development VM: /nix/store/bbbb-nixos-vm/bin/run-rave-development-vm, disk /ws/artifacts/vms/development/default/dev-vm.qcow2');
+    expect(describeInstance({ profile: 'development', instance: 'default', paths, status: 'running', pid: 4242, uptimeSeconds: 5, state }).join('\n')).not.toContain('development VM');
+  });
+
   it('explains a broken instance and how to clean it', () => {
     const lines = describeInstance({ profile: 'development', instance: 'default', paths, status: 'broken', reason: 'its pidfile names PID 9, which is not running', state });
     expect(lines[0]).toBe('development "default": broken: its pidfile names PID 9, which is not running');

@@ -29,6 +29,7 @@ export function describeInstance(info: InstanceInfo): string[] {
   if (info.status === 'running' && state) {
     return [
       `${head} (PID ${info.pid}, ${state.accel.toUpperCase()}, up ${formatDuration(info.uptimeSeconds ?? 0)}${state.readyAt ? '' : ', not ready yet'})`,
+      ...(state.image.kind === 'dev-vm' ? [`  development VM: ${state.image.storePath}/${state.image.runScript ?? ''}, disk ${state.devDisk ?? ''}`] : []),
       `  ports: ${formatPorts(state.ports) || 'none'}`,
       ...formatUrls(state.urls, '  '),
       `  serial log: ${state.serialLog}`,

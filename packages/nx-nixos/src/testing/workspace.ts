@@ -146,7 +146,7 @@ export const profileJson = (profile: ProfileInput) => JSON.stringify(profile, nu
  * `packages` and `checks` map attribute names to shell scripts that must create $out; `$bb` is busybox,
  * and other derivations of the same kind are reachable as `${pkgs.NAME}` / `${checks.NAME}` in scripts.
  */
-export function hermeticFlake(spec: { packages?: Record<string, string>; checks?: Record<string, string> }): string {
+export function hermeticFlake(spec: { packages?: Record<string, string>; checks?: Record<string, string>; outputs?: string }): string {
   const attrs = (entries: Record<string, string> | undefined) =>
     Object.entries(entries ?? {})
       .map(([name, script]) => `      ${JSON.stringify(name)} = mk ${JSON.stringify(name)} ${nixString(script)};`)
@@ -169,7 +169,7 @@ ${attrs(spec.packages)}
       };
       checks.\${system} = {
 ${attrs(spec.checks)}
-      };
+      };${spec.outputs ? `\n${spec.outputs}` : ''}
     };
 }
 `;

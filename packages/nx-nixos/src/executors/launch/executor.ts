@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { NixSharingOptions } from '../../nix/copy';
 import type { Profile } from '../../profile/schema';
 import type { SecretFile } from '../../qemu/argv';
+import type { BootImage } from '../../qemu/boot';
 import type { RunningVm } from '../../qemu/launch';
 import { profileOf, projectRootOf, reportErrors } from '../shared/profile';
 import { watchForStop, type StopWatch } from '../shared/watch-for-stop';
@@ -19,6 +20,8 @@ export interface LaunchExecutorOptions extends NixSharingOptions {
   graceSeconds?: number;
   readinessTimeoutSeconds?: number;
   offline?: boolean;
+  /** Run the development VM that build-vm built (its run script) instead of the image. */
+  devVm?: boolean;
 }
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -42,7 +45,7 @@ export default async function launchExecutor(options: LaunchExecutorOptions, con
     if (options.detach && context.target?.continuous)
       throw new Error(
         `--detach does not work on the continuous target ${context.projectName}:${context.targetName}: Nx fails a continuous task that returns. ` +
-          `Start the VM in the background with: npx nx run ${context.projectName}:start`,
+          `Start the VM in the background with: npx nx run ${context.projectName}:${options.devVm ? plugin.startVmTargetName : 'start'}`,
       );
     const { parseSecrets } = await import('../../qemu/secrets');
     const { DEFAULT_GRACE_SECONDS } = await import('../../qemu/stop');
@@ -77,19 +80,18 @@ export default async function launchExecutor(options: LaunchExecutorOptions, con
 
 /** Realises the image when it is missing, then launches it; an interruption is reported with what caused it. */
 async function startProfileVm({ options, context, profile, stopWatch, graceSeconds, purpose }: LaunchRun, secrets: SecretFile[]): Promise<RunningVm> {
-  const { ensureImage, imageAvailabilityLine } = await import('../../nix/image');
   const { sharingFromOptions } = await import('../../nix/copy');
   const { launchVm } = await import('../../qemu/launch');
   const { LaunchInterruptedError } = await import('../../qemu/start');
   const { substituters, trustedPublicKeys, builders, maxJobs, systemFeatures } = options;
   const { sharing } = sharingFromOptions({ substituters, trustedPublicKeys, builders, maxJobs, systemFeatures });
-  const image = await ensureImage({ workspaceRoot: context.root, profile, profileDir: projectRootOf(context), flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr });
-  if (image.how !== 'present') log(imageAvailabilityLine(image));
+  const build = { workspaceRoot: context.root, profile, profileDir: projectRootOf(context), flakeRef: options.flakeRef, offline: options.offline, sharing, log, progress: process.stderr };
+  const image = options.devVm ? await devVmToBoot(build) : await imageToBoot(build);
   try {
     return await launchVm({
       workspaceRoot: context.root,
       profile,
-      image: { storePath: image.storePath, image: image.manifest.image },
+      image,
       instance: options.instance,
       accel: options.accel,
       strictPorts: options.strictPorts,
@@ -106,6 +108,23 @@ async function startProfileVm({ options, context, profile, stopWatch, graceSecon
     if (e instanceof LaunchInterruptedError) throw new Error(`${stopWatch.reason()}: ${e.message}`, { cause: e });
     throw e;
   }
+}
+
+type BootSource = Parameters<typeof import('../../nix/image').ensureImage>[0];
+
+async function imageToBoot(build: BootSource): Promise<BootImage> {
+  const { ensureImage, imageAvailabilityLine } = await import('../../nix/image');
+  const image = await ensureImage(build);
+  if (image.how !== 'present') log(imageAvailabilityLine(image));
+  return { storePath: image.storePath, image: image.manifest.image };
+}
+
+/** The run script build-vm built (rebuilt when its store path is missing here); it boots with the host's store. */
+async function devVmToBoot(build: BootSource): Promise<BootImage> {
+  const { ensureDevVm } = await import('../../nix/dev-vm');
+  const { manifest } = await ensureDevVm(build);
+  log(`Development VM: ${manifest.storePath}/${manifest.runScript}`);
+  return { storePath: manifest.storePath, image: { kind: 'dev-vm', runScript: manifest.runScript } };
 }
 
 async function printReady({ state }: RunningVm, sshTargetName: string): Promise<void> {
