@@ -119,6 +119,9 @@ describe('inferred projects', () => {
         "vm-test-interactive",
         "launch",
         "start",
+        "build-vm",
+        "launch-vm",
+        "start-vm",
         "stop",
         "status",
         "ssh",
@@ -433,10 +436,13 @@ describe('inferred projects', () => {
                 "build-image",
                 "vm-test",
                 "vm-test-interactive",
+                "build-vm",
               ],
               "QEMU": [
                 "launch",
                 "start",
+                "launch-vm",
+                "start-vm",
                 "stop",
                 "status",
                 "ssh",
@@ -490,6 +496,43 @@ describe('inferred projects', () => {
               },
               "outputs": [
                 "{workspaceRoot}/artifacts/images/dev/manifest.json",
+              ],
+            },
+            "build-vm": {
+              "cache": true,
+              "continuous": false,
+              "executor": "@rave/nx-nixos:build-vm",
+              "inputs": [
+                "{projectRoot}/**/*",
+                "{workspaceRoot}/flake.nix",
+                "{workspaceRoot}/flake.lock",
+                "{workspaceRoot}/infra/nixos/configs/base.nix",
+                "{workspaceRoot}/infra/nixos/lib/checks.nix",
+                "{workspaceRoot}/infra/nixos/modules/services/web/default.nix",
+                "{workspaceRoot}/profiles/dev/profile.nix",
+                {
+                  "runtime": "nix --version 2>/dev/null || echo nix-missing",
+                },
+              ],
+              "metadata": {
+                "description": "Build the dev development VM (nixosConfigurations.dev.config.system.build.vm) with Nix, no disk image; writes artifacts/dev-vms/dev/manifest.json.",
+                "help": {
+                  "command": "npx nx-nixos help build-vm",
+                  "example": {
+                    "options": {
+                      "offline": true,
+                    },
+                  },
+                },
+                "technologies": [
+                  "nix",
+                ],
+              },
+              "options": {
+                "flakeRef": ".",
+              },
+              "outputs": [
+                "{workspaceRoot}/artifacts/dev-vms/dev/manifest.json",
               ],
             },
             "hygiene": {
@@ -556,6 +599,31 @@ describe('inferred projects', () => {
                 "flakeRef": ".",
               },
             },
+            "launch-vm": {
+              "continuous": true,
+              "dependsOn": [
+                "build-vm",
+              ],
+              "executor": "@rave/nx-nixos:launch",
+              "metadata": {
+                "description": "Run the dev development VM (the host's /nix/store shared, no disk image) with its ports forwarded on 127.0.0.1 until Ctrl-C, which shuts it down cleanly.",
+                "help": {
+                  "command": "npx nx-nixos help launch",
+                  "example": {
+                    "options": {
+                      "fresh": true,
+                    },
+                  },
+                },
+                "technologies": [
+                  "qemu",
+                ],
+              },
+              "options": {
+                "devVm": true,
+                "flakeRef": ".",
+              },
+            },
             "secrets": {
               "cache": false,
               "continuous": false,
@@ -616,6 +684,33 @@ describe('inferred projects', () => {
               },
               "options": {
                 "detach": true,
+                "flakeRef": ".",
+              },
+            },
+            "start-vm": {
+              "cache": false,
+              "continuous": false,
+              "dependsOn": [
+                "build-vm",
+              ],
+              "executor": "@rave/nx-nixos:launch",
+              "metadata": {
+                "description": "Start the dev development VM in the background and return once it is ready; stop it with stop.",
+                "help": {
+                  "command": "npx nx-nixos help launch",
+                  "example": {
+                    "options": {
+                      "instance": "review",
+                    },
+                  },
+                },
+                "technologies": [
+                  "qemu",
+                ],
+              },
+              "options": {
+                "detach": true,
+                "devVm": true,
                 "flakeRef": ".",
               },
             },
