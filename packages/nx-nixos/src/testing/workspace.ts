@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ProfileInput } from '../profile/schema';
+import { stripAnsi } from '../nix/command';
 
 /** The repository this plugin lives in: its node_modules serve every temporary workspace. */
 export const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -14,7 +15,7 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
-  /** stdout + stderr, for messages that may go to either. */
+  /** stdout + stderr, for messages that may go to either (all without colour codes). */
   output: string;
 }
 
@@ -60,8 +61,9 @@ export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 function toResult(result: SpawnSyncReturns<string>): RunResult {
   if (result.error) throw result.error;
-  const stdout = result.stdout ?? '';
-  const stderr = result.stderr ?? '';
+  // Nx colours its output when CI is set, even into a pipe: tests read the text.
+  const stdout = stripAnsi(result.stdout ?? '');
+  const stderr = stripAnsi(result.stderr ?? '');
   return { code: result.status ?? 128, stdout, stderr, output: stdout + stderr };
 }
 
