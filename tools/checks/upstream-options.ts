@@ -355,16 +355,6 @@ export const UPSTREAM_UNITS: Record<string, readonly string[]> = {
   // Defined when sops.useSystemdActivation is set and sops.secrets has regular secrets: wantedBy
   // sysinit.target, DefaultDependencies=no, after local-fs.target; installs /run/secrets/<name>
   // as root with each secret's owner, group and mode.
-  'NixOS/nixpkgs nixos/modules/virtualisation/build-vm.nix, qemu-vm.nix and disk-size-option.nix (development VM)': [
-    // build-vm.nix: system.build.vm is virtualisation.vmVariant's, the configuration extended with qemu-vm.nix.
-    'virtualisation.vmVariant.virtualisation.memorySize',
-    'virtualisation.vmVariant.virtualisation.cores',
-    // MiB: the size of the root disk the run script creates when NIX_DISK_IMAGE does not exist.
-    'virtualisation.vmVariant.virtualisation.diskSize',
-    // false adds -nographic and makes ttyS0 the primary console (virtualisation.qemu.consoles).
-    'virtualisation.vmVariant.virtualisation.graphics',
-    'virtualisation.vmVariant.boot.growPartition',
-  ],
   'Mic92/sops-nix modules/sops/default.nix': ['sops-install-secrets.service'],
   'systemd: systemd.special(7), systemd-tmpfiles(8)': ['sysinit.target', 'local-fs.target', 'multi-user.target', 'systemd-tmpfiles-setup.service'],
 };
