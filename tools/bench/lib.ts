@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import type { TestWorkspace } from '../../packages/nx-nixos/src/testing/workspace';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -29,4 +30,11 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
   console.log(JSON.stringify(body, null, 2));
   return file;
+}
+
+/** Runs nx in a test workspace; its stdout, or an error with everything it printed. */
+export function nxOrThrow(ws: TestWorkspace, args: string[]): string {
+  const result = ws.nx(args);
+  if (result.code !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${result.output}`);
+  return result.stdout;
 }

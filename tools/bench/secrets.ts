@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestWorkspace, profileJson, REPO_ROOT, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../fixtures/vm-fixture';
-import { median, timeMs, writeResults } from './lib';
+import { createTestWorkspace, REPO_ROOT, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
+import { ensureVmFixture, fixtureSshWorkspaceFiles } from '../fixtures/vm-fixture';
+import { median, nxOrThrow, timeMs, writeResults } from './lib';
 
 const RUNS = Number(process.argv[2] ?? 7);
 const HTTP_PORT = 31280;
@@ -21,28 +21,13 @@ const SSH_PORT = 31222;
 
 const fixture = ensureVmFixture((line) => console.error(line));
 const ws = createTestWorkspace({
-  files: {
-    ...fixtureFlakeFiles(fixture),
-    'profiles/fixture/project.json': JSON.stringify({ targets: { noop: { executor: 'nx:noop' } } }),
-    'profiles/fixture/profile.json': profileJson(
-      fixtureVmProfile(fixture, 'fixture', HTTP_PORT, {
-        ports: [
-          { name: 'http', guest: FIXTURE_HTTP_PORT, host: HTTP_PORT },
-          { name: 'ssh', guest: FIXTURE_SSH_PORT, host: SSH_PORT },
-        ],
-      }),
-    ),
-  },
+  files: fixtureSshWorkspaceFiles(fixture, HTTP_PORT, SSH_PORT, { targets: { noop: { executor: 'nx:noop' } } }),
 });
 const secretsDir = mkdtempSync(join(tmpdir(), 'nx-nixos-bench-secrets-'));
 const token = join(secretsDir, 'token.txt');
 writeFileSync(token, 'a benchmark token, never printed\n', { mode: 0o600 });
 
-function mustRun(args: string[]): string {
-  const result = ws.nx(args);
-  if (result.code !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${result.output}`);
-  return result.stdout;
-}
+const mustRun = (args: string[]) => nxOrThrow(ws, args);
 
 try {
   mustRun(['run', 'fixture:build-image']);

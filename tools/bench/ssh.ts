@@ -8,10 +8,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createTestWorkspace, profileJson, REPO_ROOT, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
-import { ensureVmFixture, FIXTURE_HTTP_PORT, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../fixtures/vm-fixture';
+import { createTestWorkspace, REPO_ROOT, testEnv } from '../../packages/nx-nixos/src/testing/workspace';
+import { ensureVmFixture, fixtureSshWorkspaceFiles } from '../fixtures/vm-fixture';
 import { loadavg } from 'node:os';
-import { median, timeMs, writeResults } from './lib';
+import { median, nxOrThrow, timeMs, writeResults } from './lib';
 
 const RUNS = Number(process.argv[2] ?? 7);
 const HTTP_PORT = 31180;
@@ -19,24 +19,10 @@ const SSH_PORT = 31122;
 
 const fixture = ensureVmFixture((line) => console.error(line));
 const ws = createTestWorkspace({
-  files: {
-    ...fixtureFlakeFiles(fixture),
-    'profiles/fixture/profile.json': profileJson(
-      fixtureVmProfile(fixture, 'fixture', HTTP_PORT, {
-        ports: [
-          { name: 'http', guest: FIXTURE_HTTP_PORT, host: HTTP_PORT },
-          { name: 'ssh', guest: FIXTURE_SSH_PORT, host: SSH_PORT },
-        ],
-      }),
-    ),
-  },
+  files: fixtureSshWorkspaceFiles(fixture, HTTP_PORT, SSH_PORT),
 });
 
-function mustRun(args: string[]): string {
-  const result = ws.nx(args);
-  if (result.code !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${result.output}`);
-  return result.stdout;
-}
+const mustRun = (args: string[]) => nxOrThrow(ws, args);
 
 try {
   mustRun(['run', 'fixture:build-image']);

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, fixtureSshWorkspaceFiles } from '../../../../../tools/fixtures/vm-fixture';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, profileJson, type RunResult, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, type RunResult, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -40,18 +40,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   beforeAll(() => {
     const fixture = ensureVmFixture((line) => console.log(line));
     ws = createTestWorkspace({
-      files: {
-        ...fixtureFlakeFiles(fixture),
-        'profiles/fixture/project.json': JSON.stringify({ targets: { start: { options: { accel: 'tcg' } } } }),
-        'profiles/fixture/profile.json': profileJson(
-          fixtureVmProfile(fixture, 'fixture', HTTP_PORT, {
-            ports: [
-              { name: 'http', guest: 80, host: HTTP_PORT },
-              { name: 'ssh', guest: FIXTURE_SSH_PORT, host: SSH_PORT },
-            ],
-          }),
-        ),
-      },
+      files: fixtureSshWorkspaceFiles(fixture, HTTP_PORT, SSH_PORT, { targets: { start: { options: { accel: 'tcg' } } } }),
     });
     // Outside the workspace, as an age key in ~/.config would be.
     secretsDir = mkdtempSync(join(tmpdir(), 'nx-nixos-secrets-e2e-'));

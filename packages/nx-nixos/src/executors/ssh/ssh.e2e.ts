@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureFlakeFiles, fixtureVmProfile } from '../../../../../tools/fixtures/vm-fixture';
+import { ensureVmFixture, FIXTURE_SSH_PORT, fixtureSshWorkspaceFiles } from '../../../../../tools/fixtures/vm-fixture';
 import { processesWorkingIn, terminalSession, until } from '../../testing/terminal';
 import { describeIfTools } from '../../testing/tools';
-import { createTestWorkspace, profileJson, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
+import { createTestWorkspace, REPO_ROOT, testEnv, type TestWorkspace } from '../../testing/workspace';
 
 jest.setTimeout(300_000);
 
@@ -34,18 +34,7 @@ describeIfTools(['nix', 'git', 'qemu-system-x86_64', 'apt-get', 'dpkg', 'cpio', 
   beforeAll(() => {
     const fixture = ensureVmFixture((line) => console.log(line));
     ws = createTestWorkspace({
-      files: {
-        ...fixtureFlakeFiles(fixture),
-        'profiles/fixture/project.json': JSON.stringify({ targets: { start: { options: { accel: 'tcg' } } } }),
-        'profiles/fixture/profile.json': profileJson(
-          fixtureVmProfile(fixture, 'fixture', HTTP_PORT, {
-            ports: [
-              { name: 'http', guest: 80, host: HTTP_PORT },
-              { name: 'ssh', guest: FIXTURE_SSH_PORT, host: SSH_PORT },
-            ],
-          }),
-        ),
-      },
+      files: fixtureSshWorkspaceFiles(fixture, HTTP_PORT, SSH_PORT, { targets: { start: { options: { accel: 'tcg' } } } }),
     });
     vmDir = join(ws.root, 'artifacts/vms/fixture/default');
     const built = ws.nx(['run', 'fixture:build-image']);
