@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURE_MODULES, moduleProject, vmTestLayoutFiles } from '../../../tools/fixtures/vm-test-layout';
-import { stripAnsi } from '../src/nix/command';
 import { describeIfTools } from '../src/testing/tools';
 import { createTestWorkspace, type TestWorkspace } from '../src/testing/workspace';
 
@@ -80,8 +79,7 @@ describeIfTools(['nix', 'git'])('nx affected -t vm-test runs the tests of what c
     withEdit('infra/nixos/modules/services/web/default.nix', (t) => t.replace('v1', 'v3'), (base) => {
       const run = ws.nx(['affected', '-t', 'vm-test', `--base=${base}`, '--head=HEAD', '--outputStyle=static']);
       expect(run.code).toBe(0);
-      // Nx colours its output when CI is set, even into a pipe.
-      const tasks = [...stripAnsi(run.output).matchAll(/nx run ([\w-]+:[\w-]+)/g)].map((m) => m[1]);
+      const tasks = [...run.output.matchAll(/nx run ([\w-]+:[\w-]+)/g)].map((m) => m[1]);
       expect([...new Set(tasks)].sort()).toEqual(['alpha:vm-test', 'beta:vm-test', `${moduleProject('web')}:vm-test`].sort());
       for (const [project, check] of [
         ['alpha', 'profile-alpha'],

@@ -1,4 +1,3 @@
-import { stripAnsi } from '../src/nix/command';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,11 +24,6 @@ function sixStepFlake(): string {
 }
 
 /** The part of Nx's output under one task's header ("> nx run <project>:<target>"), up to the next task. */
-/** `ws.nx`, its output without colour codes (with CI set, Nx colours its output even into a pipe). */
-function plainNx(ws: TestWorkspace, args: string[], options?: Parameters<TestWorkspace['nx']>[1]) {
-  const run = ws.nx(args, options);
-  return { ...run, output: stripAnsi(run.output) };
-}
 
 function underTask(output: string, project: string, target: string): string {
   const start = output.indexOf(`nx run ${project}:${target}`);
@@ -66,12 +60,12 @@ describeIfTools(['nix', 'git', 'bash'])('parallel local builds and batches of pr
 
   it('builds independent derivations at the same time by default, and repo:doctor says why', () => {
     freshSpy();
-    const result = plainNx(ws, ['run', 'wide:build-image', '--skip-nx-cache'], { env: spy.env });
+    const result = ws.nx(['run', 'wide:build-image', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).toBe(0);
     const { max, builds } = maxConcurrentBuilds(spy.stream());
     expect(builds).toBe(7);
     expect(max).toBeGreaterThanOrEqual(2);
-    const doctor = plainNx(ws, ['run', 'repo:doctor']);
+    const doctor = ws.nx(['run', 'repo:doctor']);
     expect(doctor.output).toMatch(/build jobs\s+max-jobs \d+ \(nx-nixos default \(one job per CPU, \d+ CPUs\)\), cores \d+ \(nx-nixos default/);
   });
 
@@ -82,10 +76,10 @@ describeIfTools(['nix', 'git', 'bash'])('parallel local builds and batches of pr
     mkdirSync(join(config, 'nix'), { recursive: true });
     writeFileSync(join(config, 'nix', 'nix.conf'), 'max-jobs = 1\n');
     const env = { ...spy.env, XDG_CONFIG_HOME: config };
-    const result = plainNx(ws, ['run', 'wide:build-image', '--skip-nx-cache'], { env });
+    const result = ws.nx(['run', 'wide:build-image', '--skip-nx-cache'], { env });
     expect(result.code).toBe(0);
     expect(maxConcurrentBuilds(spy.stream())).toEqual({ max: 1, builds: 7 });
-    const doctor = plainNx(ws, ['run', 'repo:doctor'], { env });
+    const doctor = ws.nx(['run', 'repo:doctor'], { env });
     expect(doctor.output).toContain(`max-jobs 1 (${join(config, 'nix', 'nix.conf')})`);
     expect(doctor.output).toContain('derivations build one at a time');
   });
@@ -124,7 +118,7 @@ describeIfTools(['nix', 'git', 'bash'])('build-image --batch: one nix build for 
 
   it('builds three profiles with one nix build and writes three manifests and out-links', () => {
     const spy = createNixSpy(spyDir);
-    const result = plainNx(ws, ['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
+    const result = ws.nx(['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).toBe(0);
     expect(spy.buildCalls()).toHaveLength(1);
     expect(spy.buildCalls()[0]).toContain('--keep-going');
@@ -144,7 +138,7 @@ describeIfTools(['nix', 'git', 'bash'])('build-image --batch: one nix build for 
     ws.commit();
     for (const p of profiles) rmSync(join(ws.root, 'artifacts/images', p), { recursive: true, force: true });
     const spy = createNixSpy(spyDir);
-    const result = plainNx(ws, ['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
+    const result = ws.nx(['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).not.toBe(0);
     expect(spy.buildCalls()).toHaveLength(1);
     expect(existsSync(manifest('alpha'))).toBe(true);
@@ -171,7 +165,7 @@ describeIfTools(['nix', 'git', 'bash'])('build-image --batch: one nix build for 
     );
     ws.commit();
     const spy = createNixSpy(spyDir);
-    const result = plainNx(ws, ['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
+    const result = ws.nx(['run-many', '-t', 'build-image', '--batch', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).not.toBe(0);
     expect(spy.buildCalls()).toHaveLength(1);
     expect(underTask(result.output, 'gamma', 'build-image')).toContain('the gamma profile cannot be evaluated');
@@ -184,7 +178,7 @@ describeIfTools(['nix', 'git', 'bash'])('build-image --batch: one nix build for 
     ws.write('flake.nix', flake('beta'));
     ws.commit();
     const spy = createNixSpy(spyDir);
-    const result = plainNx(ws, ['run-many', '-t', 'vm-test', '--batch', '--skip-nx-cache'], { env: spy.env });
+    const result = ws.nx(['run-many', '-t', 'vm-test', '--batch', '--skip-nx-cache'], { env: spy.env });
     expect(result.code).not.toBe(0);
     expect(spy.buildCalls()).toHaveLength(1);
     for (const p of profiles) expect(readFileSync(join(ws.root, 'artifacts/tests', p, 'junit.xml'), 'utf8')).toContain(`smoke-${p}`);
